@@ -1,0 +1,631 @@
+"""CelebA's label files, read strictly, and the images of them that are present on disk.
+
+Two layouts of the same data are accepted:
+
+- the official one: ``img_align_celeba/``, ``list_attr_celeba.txt`` (line 1 the row count, line 2
+  the 40 attribute names, then ``000001.jpg -1  1 ...``), ``list_eval_partition.txt``
+  (``000001.jpg 0``) and ``identity_CelebA.txt`` (``000001.jpg 2880``);
+- Kaggle's: ``img_align_celeba/img_align_celeba/``, ``list_attr_celeba.csv``
+  (``image_id,5_o_Clock_Shadow,...``) and ``list_eval_partition.csv`` (``image_id,partition``).
+
+Labels are -1/1 in the files and 0/1 (uint8) in memory. A file that breaks its format raises
+:class:`LabelFileError` naming the file and the 1-based line, instead of silently yielding wrong
+labels. Parsing works on the whole file at once with numpy, so the 202,599-row attribute file reads
+in well under a second; no Python loop runs per value.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+ATTRIBUTE_NAMES: tuple[str, ...] = (
+    "5_o_Clock_Shadow",
+    "Arched_Eyebrows",
+    "Attractive",
+    "Bags_Under_Eyes",
+    "Bald",
+    "Bangs",
+    "Big_Lips",
+    "Big_Nose",
+    "Black_Hair",
+    "Blond_Hair",
+    "Blurry",
+    "Brown_Hair",
+    "Bushy_Eyebrows",
+    "Chubby",
+    "Double_Chin",
+    "Eyeglasses",
+    "Goatee",
+    "Gray_Hair",
+    "Heavy_Makeup",
+    "High_Cheekbones",
+    "Male",
+    "Mouth_Slightly_Open",
+    "Mustache",
+    "Narrow_Eyes",
+    "No_Beard",
+    "Oval_Face",
+    "Pale_Skin",
+    "Pointy_Nose",
+    "Receding_Hairline",
+    "Rosy_Cheeks",
+    "Sideburns",
+    "Smiling",
+    "Straight_Hair",
+    "Wavy_Hair",
+    "Wearing_Earrings",
+    "Wearing_Hat",
+    "Wearing_Lipstick",
+    "Wearing_Necklace",
+    "Wearing_Necktie",
+    "Young",
+)
+
+SPLITS = ("train", "validation", "test")
+SPLIT_CODES = {name: code for code, name in enumerate(SPLITS)}  # the partition file's 0/1/2
+
+IMAGE_DIR_NAME = "img_align_celeba"
+ATTRIBUTE_FILES = ("list_attr_celeba.txt", "list_attr_celeba.csv")
+PARTITION_FILES = ("list_eval_partition.txt", "list_eval_partition.csv")
+IDENTITY_FILES = ("identity_CelebA.txt", "identity_CelebA.csv")
+
+FALLBACK_FRACTIONS = (0.8, 0.1, 0.1)  # train, validation, test when there is no partition file
+
+ACCEPTED_LAYOUTS = (
+    "official: root/img_align_celeba/*.jpg, root/list_attr_celeba.txt "
+    "[, list_eval_partition.txt, identity_CelebA.txt]; "
+    "Kaggle: root/img_align_celeba/img_align_celeba/*.jpg, root/list_attr_celeba.csv "
+    "[, list_eval_partition.csv]"
+)
+
+_UTF8_BOM = b"\xef\xbb\xbf"
+_NEWLINE, _COMMA, _MINUS, _ZERO, _ONE, _NINE = (ord(c) for c in "\n,-019")
+
+
+class LabelFileError(ValueError):
+    """A label file that breaks its format. The message reads ``"<path>, line <n>: <what>"``."""
+
+    def __init__(self, path: str | os.PathLike, line: int, problem: str) -> None:
+        self.path = Path(path)
+        self.line = line
+        self.problem = problem
+        super().__init__(f"{path}, line {line}: {problem}")
+
+
+# --------------------------------------------------------------------------------------------
+# Low-level text handling: whole-file, vectorised.
+
+
+def _read_label_bytes(path: Path) -> bytes:
+    """The file's bytes with the BOM removed, line ends made ``\\n`` and trailing blanks dropped.
+
+    Checks that the file is UTF-8 text and not empty; a missing final newline is fine.
+    """
+    raw = Path(path).read_bytes()
+    if raw.startswith(_UTF8_BOM):
+        raw = raw[len(_UTF8_BOM) :]
+    # Windows (CRLF) and old Mac (CR) line ends become plain newlines, so line numbers agree with
+    # what an editor shows whatever the file's origin.
+    raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n").rstrip()
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = raw.count(b"\n", 0, err.start) + 1
+        raise LabelFileError(path, line, "not UTF-8 text (saved as UTF-16 or binary?)") from None
+    if not raw:
+        raise LabelFileError(path, 1, "the file is empty")
+    return raw
+
+
+def _take_lines(raw: bytes, count: int) -> tuple[list[str], bytes]:
+    """The first ``count`` lines as text (fewer if the file is shorter) and the bytes after them."""
+    lines: list[str] = []
+    pos = 0
+    for _ in range(count):
+        if pos >= len(raw):
+            break
+        end = raw.find(b"\n", pos)
+        end = len(raw) if end < 0 else end
+        lines.append(raw[pos:end].decode("utf-8"))
+        pos = end + 1
+    return lines, raw[pos:]
+
+
+def _is_separated_by_commas(first_line: str) -> bool:
+    """Kaggle's files are CSV; the official ones are whitespace separated."""
+    return "," in first_line
+
+
+@dataclass
+class _Table:
+    """Rows of a fixed number of fields, as byte offsets into ``data``.
+
+    ``starts[r, f]`` and ``ends[r, f]`` bound field ``f`` of row ``r``; row ``r`` is on line
+    ``first_line + r`` of the file.
+    """
+
+    path: Path
+    first_line: int
+    data: bytes
+    buf: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def line(self, row: int) -> int:
+        return self.first_line + int(row)
+
+    def text(self, row: int, field: int) -> str:
+        start, end = int(self.starts[row, field]), int(self.ends[row, field])
+        return self.data[start:end].decode("utf-8", errors="replace")
+
+    def column(self, field: int) -> list[str]:
+        """One field of every row, as text (one slice per row: fast enough for 200k rows)."""
+        data = self.data
+        return [
+            data[start:end].decode("utf-8")
+            for start, end in zip(
+                self.starts[:, field].tolist(), self.ends[:, field].tolist(), strict=True
+            )
+        ]
+
+    def error(self, row: int, problem: str) -> LabelFileError:
+        return LabelFileError(self.path, self.line(row), problem)
+
+
+def _split_rows(path: Path, data: bytes, first_line: int, n_fields: int, csv: bool) -> _Table:
+    """Split ``data`` (the lines after any header) into rows of exactly ``n_fields`` fields.
+
+    Whitespace separates fields (runs of it count once, as the official files align values with
+    double spaces); with ``csv`` a comma does, and spaces around fields are tolerated.
+    """
+    buf = np.frombuffer(data, dtype=np.uint8)
+    if csv:
+        buf = buf.copy()
+    newlines = np.flatnonzero(buf == _NEWLINE)
+    n_rows = len(newlines) + 1 if len(buf) else 0
+
+    def row_of(positions: np.ndarray) -> np.ndarray:
+        # The number of newlines before a position is its row.
+        return np.searchsorted(newlines, positions)
+
+    if csv:
+        commas = np.flatnonzero(buf == _COMMA)
+        per_row = np.bincount(row_of(commas), minlength=n_rows) + 1
+        bad = np.flatnonzero(per_row != n_fields)
+        if len(bad):
+            row = bad[0]
+            raise LabelFileError(
+                path,
+                first_line + int(row),
+                f"expected {n_fields} comma-separated fields, found {per_row[row]}",
+            )
+        buf[commas] = ord(" ")
+
+    blank = buf <= ord(" ")  # spaces, tabs and the newline itself
+    filled = ~blank
+    after_blank = np.concatenate(([True], blank[:-1]))
+    before_blank = np.concatenate((blank[1:], [True]))
+    starts = np.flatnonzero(filled & after_blank)
+    ends = np.flatnonzero(filled & before_blank) + 1
+    per_row = np.bincount(row_of(starts), minlength=n_rows)
+    bad = np.flatnonzero(per_row != n_fields)
+    if len(bad):
+        row, found = bad[0], per_row[bad[0]]
+        if found == 0:
+            problem = "blank line"
+        elif csv:
+            problem = "an empty field (or one with a space inside)"
+        else:
+            problem = f"expected {n_fields} whitespace-separated fields, found {found}"
+        raise LabelFileError(path, first_line + int(row), problem)
+    return _Table(
+        path=path,
+        first_line=first_line,
+        data=data,
+        buf=buf,
+        starts=starts.reshape(n_rows, n_fields),
+        ends=ends.reshape(n_rows, n_fields),
+    )
+
+
+def _image_index(table: _Table) -> pd.Index:
+    """Column 0 as the ``image_id`` index; a repeated id is an error at its second line."""
+    ids = pd.Index(table.column(0), name="image_id", dtype="str")
+    repeated = np.flatnonzero(ids.duplicated())
+    if len(repeated):
+        row = repeated[0]
+        first = int(np.flatnonzero(ids == ids[row])[0])
+        raise table.error(
+            row, f"duplicate image id {ids[row]!r} (first on line {table.line(first)})"
+        )
+    return ids
+
+
+def _digits_only(table: _Table, field: int) -> np.ndarray:
+    """Which rows have only ASCII digits in ``field`` (no sign, no decimal point)."""
+    is_digit = (table.buf >= _ZERO) & (table.buf <= _NINE)
+    non_digits = np.concatenate(([0], np.cumsum(~is_digit)))
+    starts, ends = table.starts[:, field], table.ends[:, field]
+    return non_digits[ends] - non_digits[starts] == 0
+
+
+# --------------------------------------------------------------------------------------------
+# The three label files.
+
+
+def _check_attribute_names(path: Path, line: int, names: list[str]) -> None:
+    """The header must name CelebA's 40 attributes, each once, in any order.
+
+    Arbitrary names are refused on purpose: the rest of the package (evaluation, plots, the
+    transfer head) looks attributes up by their CelebA names, and a file with other names is far
+    more likely a wrong or shifted file than a different data set.
+    """
+    if len(names) != len(ATTRIBUTE_NAMES):
+        raise LabelFileError(
+            path, line, f"expected {len(ATTRIBUTE_NAMES)} attribute names, found {len(names)}"
+        )
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise LabelFileError(path, line, f"attribute names repeated: {', '.join(repeated)}")
+    unknown = [name for name in names if name not in ATTRIBUTE_NAMES]
+    if unknown:
+        raise LabelFileError(
+            path,
+            line,
+            f"not CelebA attribute names: {', '.join(unknown)} "
+            f"(expected {', '.join(ATTRIBUTE_NAMES)})",
+        )
+
+
+def _attribute_values(table: _Table, names: list[str]) -> np.ndarray:
+    """Fields 1..40 as uint8 0/1; anything but ``1`` or ``-1`` is an error."""
+    buf, starts, ends = table.buf, table.starts[:, 1:], table.ends[:, 1:]
+    length = ends - starts
+    first = buf[starts]
+    second = buf[np.minimum(starts + 1, len(buf) - 1)]
+    positive = (length == 1) & (first == _ONE)
+    negative = (length == 2) & (first == _MINUS) & (second == _ONE)
+    bad = np.flatnonzero(~(positive | negative))
+    if len(bad):
+        row, column = divmod(int(bad[0]), len(names))
+        value = table.text(row, column + 1)
+        raise table.error(row, f"{names[column]} is {value!r}; values must be 1 or -1")
+    return positive.astype(np.uint8)
+
+
+def read_attributes(path: str | os.PathLike) -> pd.DataFrame:
+    """Read ``list_attr_celeba.txt`` (official) or ``list_attr_celeba.csv`` (Kaggle).
+
+    The format is chosen by content: a first line with commas is Kaggle's CSV
+    (``image_id,<40 names>``), otherwise the official text (row count, then the 40 names, then
+    whitespace-separated rows). A UTF-8 BOM, CRLF line ends, runs of spaces and a missing final
+    newline are accepted. The header must hold CelebA's 40 names (any order, each once); columns
+    keep the file's order.
+
+    Returns a DataFrame indexed by ``image_id`` (the file name) with 40 uint8 0/1 columns.
+    Raises :class:`LabelFileError` for an empty file, a bad or wrong row count, a bad header, a
+    row with too many or too few fields, a value other than 1/-1, or a repeated image id.
+    """
+    path = Path(path)
+    raw = _read_label_bytes(path)
+    (first,), after_first = _take_lines(raw, 1)
+    csv = _is_separated_by_commas(first)
+    if csv:
+        names = [field.strip() for field in first.split(",")][1:]  # field 0: image_id, id, ...
+        _check_attribute_names(path, 1, names)
+        data, first_row_line, expected_rows = after_first, 2, None
+    else:
+        expected_rows = _parse_row_count(path, first)
+        (names_line,), data = _take_lines(after_first, 1) if after_first else ([None], b"")
+        if names_line is None:
+            raise LabelFileError(path, 2, "missing the line of attribute names")
+        names = names_line.split()
+        _check_attribute_names(path, 2, names)
+        first_row_line = 3
+    if not data:
+        raise LabelFileError(path, first_row_line, "no image rows after the header")
+    table = _split_rows(path, data, first_row_line, 1 + len(names), csv)
+    if expected_rows is not None and expected_rows != len(table):
+        raise LabelFileError(
+            path, 1, f"the row count says {expected_rows} but the file has {len(table)} rows"
+        )
+    values = _attribute_values(table, names)
+    index = _image_index(table)
+    return pd.DataFrame(values, index=index, columns=pd.Index(names, dtype="str"))
+
+
+def _parse_row_count(path: Path, line: str) -> int:
+    text = line.strip()
+    if not (text.isascii() and text.isdigit()):
+        raise LabelFileError(path, 1, f"expected the number of rows, found {text[:40]!r}")
+    return int(text)
+
+
+def _read_two_columns(path: Path) -> _Table:
+    """An ``image_id value`` file, with or without a header line, whitespace or comma separated.
+
+    The first line is a header when its second field is not a number and its first is not a
+    file name (Kaggle's ``image_id,partition`` or ``id,partition``); the official files have
+    none. A first row like ``000001.jpg train`` is therefore reported, not taken for a header.
+    """
+    raw = _read_label_bytes(path)
+    (first,), rest = _take_lines(raw, 1)
+    csv = _is_separated_by_commas(first)
+    fields = [field.strip() for field in first.split(",")] if csv else first.split()
+    has_header = (
+        len(fields) == 2
+        and "." not in fields[0]
+        and not (fields[1].isascii() and fields[1].isdigit())
+    )
+    if not has_header:
+        return _split_rows(path, raw, 1, 2, csv)
+    if not rest:
+        raise LabelFileError(path, 2, "no image rows after the header")
+    return _split_rows(path, rest, 2, 2, csv)
+
+
+def read_partition(path: str | os.PathLike) -> pd.Series:
+    """Read ``list_eval_partition.txt`` (``000001.jpg 0``) or ``.csv`` (``image_id,partition``).
+
+    Returns an int8 Series named ``partition`` indexed by ``image_id``: 0 train, 1 validation,
+    2 test. Any other value, a malformed row or a repeated id raises :class:`LabelFileError`.
+    """
+    table = _read_two_columns(Path(path))
+    length = table.ends[:, 1] - table.starts[:, 1]
+    code = table.buf[table.starts[:, 1]].astype(np.int16) - _ZERO
+    bad = np.flatnonzero((length != 1) | (code < 0) | (code > 2))
+    if len(bad):
+        value = table.text(bad[0], 1)
+        raise table.error(bad[0], f"partition is {value!r}; must be 0, 1 or 2 (train/val/test)")
+    return pd.Series(code.astype(np.int8), index=_image_index(table), name="partition")
+
+
+def read_identities(path: str | os.PathLike) -> pd.Series:
+    """Read ``identity_CelebA.txt`` (``000001.jpg 2880``, no header).
+
+    Returns an int64 Series named ``identity`` indexed by ``image_id``. A value that is not a
+    non-negative integer, a malformed row or a repeated id raises :class:`LabelFileError`.
+    """
+    table = _read_two_columns(Path(path))
+    digits = _digits_only(table, 1)
+    too_long = table.ends[:, 1] - table.starts[:, 1] > 15  # beyond int64's exact range
+    bad = np.flatnonzero(~digits | too_long)
+    if len(bad):
+        value = table.text(bad[0], 1)
+        raise table.error(bad[0], f"identity is {value!r}; must be a non-negative integer")
+    identity = np.array(table.column(1)).astype(np.int64)
+    return pd.Series(identity, index=_image_index(table), name="identity")
+
+
+# --------------------------------------------------------------------------------------------
+# Finding and loading a CelebA folder.
+
+
+@dataclass
+class CelebAFiles:
+    """Where a CelebA folder keeps its parts; ``None`` for an optional file that is absent."""
+
+    image_dir: Path
+    attributes: Path
+    partition: Path | None
+    identities: Path | None
+
+
+def _first_existing(root: Path, names: Iterable[str]) -> Path | None:
+    for name in names:
+        if (root / name).is_file():
+            return root / name
+    return None
+
+
+def find_celeba_files(root: str | os.PathLike) -> CelebAFiles:
+    """Locate images and label files under ``root``, in the official or Kaggle layout.
+
+    Kaggle's archive nests the images one level deeper (``img_align_celeba/img_align_celeba``);
+    the nested folder wins when it exists. When both a ``.txt`` and a ``.csv`` label file exist,
+    the official ``.txt`` is used. Raises FileNotFoundError naming what is missing.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(
+            f"CelebA folder {root} does not exist. Accepted: {ACCEPTED_LAYOUTS}"
+        )
+    nested = root / IMAGE_DIR_NAME / IMAGE_DIR_NAME
+    image_dir = nested if nested.is_dir() else root / IMAGE_DIR_NAME
+    attributes = _first_existing(root, ATTRIBUTE_FILES)
+    missing = []
+    if not image_dir.is_dir():
+        missing.append(f"the image folder {IMAGE_DIR_NAME}/")
+    if attributes is None:
+        missing.append(f"the attribute file ({' or '.join(ATTRIBUTE_FILES)})")
+    if missing:
+        raise FileNotFoundError(
+            f"{root} is not a CelebA folder: missing {' and '.join(missing)}. "
+            f"Accepted layouts: {ACCEPTED_LAYOUTS}"
+        )
+    return CelebAFiles(
+        image_dir=image_dir,
+        attributes=attributes,  # type: ignore[arg-type]  # checked above
+        partition=_first_existing(root, PARTITION_FILES),
+        identities=_first_existing(root, IDENTITY_FILES),
+    )
+
+
+@dataclass
+class CelebA:
+    """The labelled CelebA images present on disk. All tables share one index, in file order."""
+
+    root: Path
+    image_dir: Path
+    attributes: pd.DataFrame  # uint8 0/1, one column per attribute, index image_id
+    partition: pd.Series  # int8 0 train / 1 validation / 2 test
+    identity: pd.Series | None  # int64 person id, or None without an identity file
+    n_listed: int  # rows in the attribute file
+    n_missing: int  # listed there but not on disk
+    split_source: str = "partition file"  # or how the fallback split was made
+
+    @property
+    def attribute_names(self) -> list[str]:
+        return list(self.attributes.columns)
+
+    def split(self, name: str) -> pd.DataFrame:
+        """The attributes of one split: ``"train"``, ``"validation"`` or ``"test"``."""
+        if name not in SPLIT_CODES:
+            raise ValueError(f"unknown split {name!r}; expected one of {', '.join(SPLITS)}")
+        return self.attributes[self.partition.to_numpy() == SPLIT_CODES[name]]
+
+    def paths(self, image_ids: Iterable[str] | pd.DataFrame | pd.Series | str) -> list[Path]:
+        """Image paths for ids; a DataFrame or Series stands for its index."""
+        if isinstance(image_ids, (pd.DataFrame, pd.Series)):
+            image_ids = image_ids.index
+        elif isinstance(image_ids, str):
+            image_ids = [image_ids]
+        return [self.image_dir / image_id for image_id in image_ids]
+
+    def split_sizes(self) -> dict[str, int]:
+        counts = np.bincount(self.partition.to_numpy(), minlength=len(SPLITS))
+        return {name: int(counts[code]) for name, code in SPLIT_CODES.items()}
+
+    def describe(self) -> str:
+        """One line: where, how many images, per split, how many missing, identities."""
+        sizes = ", ".join(f"{name} {count:,}" for name, count in self.split_sizes().items())
+        people = (
+            f"{self.identity.nunique():,} identities"
+            if self.identity is not None
+            else "no identities"
+        )
+        return (
+            f"CelebA at {self.root}: {len(self.attributes):,} images ({sizes}; "
+            f"{self.split_source}), {self.n_missing:,} of {self.n_listed:,} listed missing "
+            f"on disk, {people}"
+        )
+
+
+def load_celeba(root: str | os.PathLike, limit: int | None = None, seed: int = 0) -> CelebA:
+    """Load CelebA's labels for the images present under ``root`` (official or Kaggle layout).
+
+    - Only images on disk are kept; how many listed ones are missing is logged and kept in
+      ``n_missing``. The image folder is listed once, never probed per file.
+    - Partition and identity entries for images not in the attribute file are ignored; images
+      with no partition entry (or no identity entry, when an identity file exists) are dropped
+      with a warning, so every table covers exactly the same images.
+    - Without a partition file, a seeded 80/10/10 split of the present images is made, with no
+      person in two splits when identities are known.
+    - ``limit`` keeps at most that many training images and shrinks validation and test by the
+      same fraction (each capped at ``limit`` too), chosen at random from ``seed``; a smaller
+      limit keeps a subset of a larger one.
+    """
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be a positive number of images or None, not {limit}")
+    files = find_celeba_files(root)
+    attributes = read_attributes(files.attributes)
+    n_listed = len(attributes)
+
+    on_disk = attributes.index.isin(os.listdir(files.image_dir))
+    n_missing = int(n_listed - on_disk.sum())
+    log.info(
+        "%s: %d of %d listed images are on disk, %d missing",
+        files.image_dir,
+        n_listed - n_missing,
+        n_listed,
+        n_missing,
+    )
+    attributes = attributes[on_disk]
+
+    identity = None
+    if files.identities is not None:
+        identity = read_identities(files.identities)
+        attributes = _keep_labelled(attributes, identity, files.identities)
+        identity = identity.reindex(attributes.index)
+
+    if files.partition is not None:
+        partition = read_partition(files.partition)
+        attributes = _keep_labelled(attributes, partition, files.partition)
+        partition = partition.reindex(attributes.index)
+        if identity is not None:
+            identity = identity.reindex(attributes.index)
+        split_source = f"partition from {files.partition.name}"
+    else:
+        partition = _fallback_partition(attributes.index, identity, seed)
+        split_source = f"no partition file: seeded 80/10/10 split (seed {seed}" + (
+            ", identity-disjoint)" if identity is not None else ")"
+        )
+        log.info("%s: %s", root, split_source)
+
+    if limit is not None:
+        keep = _limited_rows(partition.to_numpy(), limit, seed)
+        attributes, partition = attributes.iloc[keep], partition.iloc[keep]
+        identity = identity.iloc[keep] if identity is not None else None
+        split_source += f", limited to {limit} training images"
+
+    return CelebA(
+        root=Path(root),
+        image_dir=files.image_dir,
+        attributes=attributes,
+        partition=partition.astype(np.int8).rename("partition"),
+        identity=identity,
+        n_listed=n_listed,
+        n_missing=n_missing,
+        split_source=split_source,
+    )
+
+
+def _keep_labelled(attributes: pd.DataFrame, labels: pd.Series, source: Path) -> pd.DataFrame:
+    """Drop present images that ``labels`` does not cover, with a warning saying how many."""
+    covered = attributes.index.isin(labels.index)
+    n_uncovered = int((~covered).sum())
+    if n_uncovered:
+        log.warning(
+            "%s has no %s entry for %d of the %d images on disk; they are left out",
+            source,
+            labels.name,
+            n_uncovered,
+            len(attributes),
+        )
+    return attributes[covered]
+
+
+def _fallback_partition(index: pd.Index, identity: pd.Series | None, seed: int) -> pd.Series:
+    """A deterministic 80/10/10 split of ``index``; whole people go to one split.
+
+    Groups (people, or single images without identities) are shuffled with ``seed`` and then
+    filled into train, validation and test in turn, by the share of images before each group.
+    """
+    groups = identity.to_numpy() if identity is not None else np.arange(len(index))
+    unique, group_of_row = np.unique(groups, return_inverse=True)
+    order = np.random.default_rng(seed).permutation(len(unique))
+    sizes = np.bincount(group_of_row, minlength=len(unique))[order]
+    share_before = (np.cumsum(sizes) - sizes) / max(len(index), 1)
+    bounds = np.cumsum(FALLBACK_FRACTIONS)[:-1]
+    code_in_order = np.searchsorted(bounds, share_before, side="right")
+    code_of_group = np.empty(len(unique), dtype=np.int8)
+    code_of_group[order] = code_in_order
+    return pd.Series(code_of_group[group_of_row], index=index, name="partition")
+
+
+def _limited_rows(codes: np.ndarray, limit: int, seed: int) -> np.ndarray:
+    """Row positions to keep: ``limit`` training images and the same fraction of the others."""
+    counts = np.bincount(codes, minlength=len(SPLITS))
+    train = counts[SPLIT_CODES["train"]]
+    fraction = min(1.0, limit / train) if train else 1.0
+    keep = []
+    for code, count in enumerate(counts):
+        rows = np.flatnonzero(codes == code)
+        wanted = min(limit, count, max(1, round(count * fraction))) if count else 0
+        # One generator per split keeps each split's choice independent of the others; taking
+        # the first rows of a fixed permutation makes a smaller limit a subset of a larger one.
+        order = np.random.default_rng([seed, code]).permutation(count)
+        keep.append(rows[np.sort(order[:wanted])])
+    return np.sort(np.concatenate(keep))

@@ -1,0 +1,269 @@
+"""Transfer: a frozen attribute base plus a small head that answers "is this photo the person?",
+its decision threshold chosen on validation for a target false-accept rate and saved with it.
+Prediction: every face in a photo detected, aligned and scored."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from facetransfer import evaluate
+from facetransfer.dataset import augmentation, build_cache, crop_box, make_dataset
+from facetransfer.images import ImageReadError, read_rgb, resize
+
+log = logging.getLogger(__name__)
+
+
+class ModelFileError(ValueError):
+    """A model file that cannot be used: missing, corrupt, or not the kind expected."""
+
+
+def load_model_file(path, expect: str = "attributes"):
+    """Load an H5 or .keras file made by facetransfer, with a clear error when it is not one."""
+    import keras
+
+    path = Path(path)
+    if not path.exists():
+        raise ModelFileError(f"{path}: no such model file")
+    try:
+        model = keras.models.load_model(path, compile=False)
+    except Exception as error:  # h5py, zip and Keras raise many kinds for a broken file
+        raise ModelFileError(f"{path}: not a readable Keras model ({type(error).__name__}: "
+                             f"{error})") from error
+    shape = model.input_shape
+    if len(shape) != 4 or shape[1] != shape[2] or shape[3] != 3:
+        raise ModelFileError(f"{path}: expects input {shape}, not square RGB images")
+    outputs = model.output_shape[-1]
+    if expect == "attributes" and not any(n in {layer.name for layer in model.layers}
+                                          for n in ("flatten", "embedding")):
+        raise ModelFileError(f"{path}: not an attribute base (no 'flatten' or 'embedding' layer)")
+    if expect == "person" and outputs != 1:
+        raise ModelFileError(f"{path}: has {outputs} outputs; a person model has 1 "
+                             "(did you pass the attribute base instead?)")
+    return model
+
+
+def model_metadata(path) -> dict:
+    """The JSON sidecar saved beside a model (image crop, threshold, person...), or {}."""
+    sidecar = Path(path).with_suffix(".json")
+    return json.loads(sidecar.read_text()) if sidecar.exists() else {}
+
+
+@dataclass
+class PersonData:
+    """The split photos as arrays at the base's input size, plus what was skipped."""
+
+    images: dict[str, np.ndarray]
+    labels: dict[str, np.ndarray]
+    paths: dict[str, list[str]]
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def counts(self) -> pd.DataFrame:
+        return pd.DataFrame({s: {"person": int(y.sum()), "others": int((1 - y).sum())}
+                             for s, y in self.labels.items()}).T
+
+
+def align_photos(frame: pd.DataFrame, aligned_dir, progress: bool = True) -> pd.DataFrame:
+    """Replace each user photo's path by its aligned face crop (CelebA geometry); photos with no
+    face are dropped and listed. CelebA negatives are aligned already and pass through."""
+    from facetransfer.faces import align_folder
+
+    frame = frame.copy()
+    frame["aligned"] = frame["path"]
+    user = frame["source"] == "fotos"
+    dropped = []
+    for folder in sorted({str(Path(p).parent) for p in frame.loc[user, "path"]}):
+        out = Path(aligned_dir) / Path(folder).name.replace(" ", "_")
+        manifest = align_folder(folder, out, progress=progress)
+        lookup = {str(Path(r.source)): r for r in manifest.itertuples()}
+        for i in frame.index[user & (frame["path"].map(lambda p: str(Path(p).parent)) == folder)]:
+            row = lookup.get(str(Path(frame.at[i, "path"])))
+            if row is None or row.status != "ok":
+                reason = "no face found" if row is None or row.status == "no_face" else row.reason
+                dropped.append((frame.at[i, "path"], reason))
+                frame.at[i, "aligned"] = None
+            else:
+                frame.at[i, "aligned"] = str(row.crop)
+    for path, reason in dropped:
+        log.warning("skipped %s: %s", path, reason)
+    return frame[frame["aligned"].notna()].reset_index(drop=True)
+
+
+def load_person_data(frame: pd.DataFrame, size: int, crop: str, cache_dir,
+                     progress: bool = True) -> PersonData:
+    column = "aligned" if "aligned" in frame.columns else "path"
+    data = PersonData({}, {}, {})
+    for split in ("train", "validation", "test"):
+        rows = frame[frame["split"] == split]
+        cache = build_cache(rows[column].tolist(), size, cache_dir, crop, progress=progress)
+        data.images[split] = np.asarray(cache.images)
+        data.labels[split] = rows["label"].to_numpy()[cache.ok].astype(np.float32)
+        data.paths[split] = rows["path"].to_numpy()[cache.ok].tolist()
+        data.skipped += cache.skipped
+    return data
+
+
+def build_person_model(base, head: str = "auto"):
+    """The seed's head on a seed base, a logistic head on an improved base's embedding."""
+    from facetransfer import models
+
+    names = {layer.name for layer in base.layers}
+    if head == "auto":
+        head = "embedding" if "embedding" in names else "seed"
+    if head == "seed":
+        return models.seed_transfer_model(base)
+    if head == "embedding":
+        return models.embedding_transfer_model(base)
+    raise ValueError(f"unknown head {head!r}: expected 'auto', 'seed' or 'embedding'")
+
+
+def class_weights(labels: np.ndarray) -> dict[int, float]:
+    """Few photos of the person against many of others: weigh both classes equally."""
+    n = len(labels)
+    positives = float(labels.sum())
+    return {0: n / (2 * max(n - positives, 1)), 1: n / (2 * max(positives, 1))}
+
+
+def scores(model, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
+    return model.predict(images, batch_size=batch_size, verbose=0).reshape(-1)
+
+
+@dataclass
+class PersonResult:
+    threshold: float
+    report: dict
+    test_scores: np.ndarray
+    history: dict
+
+
+def save_person_model(model, path, metadata: dict) -> list[Path]:
+    from facetransfer.training import _write_json_atomically, save_model_atomically
+
+    written = save_model_atomically(model, path)
+    sidecar = Path(path).with_suffix(".json")
+    _write_json_atomically(sidecar, metadata)
+    return [*written, sidecar]
+
+
+def train_person(model, data: PersonData, epochs: int, checkpoint, logs_dir,
+                 optimizer: str = "adam", learning_rate: float = 1e-3,
+                 loss: str = "binary_crossentropy", batch_size: int = 16,
+                 target_false_accept: float = 0.01, augment: bool = True, seed: int = 0,
+                 metadata: dict | None = None, verbose="auto") -> PersonResult:
+    """Fit the head, keep its best epoch by validation AUC, choose the threshold on validation for
+    the target false-accept rate, report on test, and save model, threshold and report."""
+    import keras
+
+    from facetransfer import models, training
+
+    keras.utils.set_random_seed(seed)
+    models.compile_person(model, optimizer, learning_rate, loss)
+    train_ds = make_dataset(data.images["train"], data.labels["train"], batch_size, shuffle=True,
+                            seed=seed, augment=augmentation(seed) if augment else None)
+    val_ds = make_dataset(data.images["validation"], data.labels["validation"], batch_size)
+    weights = class_weights(data.labels["train"])
+    checkpoint = Path(checkpoint).with_suffix(".h5")
+    # The person model's best epoch is chosen afresh each run: a new person or new photos make an
+    # old value meaningless. It is still written atomically.
+    model_fit = _fit_weighted(model, train_ds, val_ds, epochs, checkpoint, logs_dir, weights,
+                              verbose)
+    best = load_model_file(checkpoint, expect="person")
+    threshold = evaluate.threshold_for_false_accept(
+        data.labels["validation"], scores(best, data.images["validation"]), target_false_accept)
+    test_scores = scores(best, data.images["test"])
+    report = evaluate.person_report(data.labels["test"], test_scores, threshold)
+    meta = {**(metadata or {}), "threshold": float(threshold),
+            "target_false_accept": target_false_accept,
+            "test": {k: v for k, v in report.items() if k != "confusion_matrix"},
+            "counts": data.counts().to_dict()}
+    save_person_model(best, checkpoint, meta)
+    training_history = model_fit.history
+    return PersonResult(float(threshold), report, test_scores, training_history)
+
+
+def _fit_weighted(model, train_ds, val_ds, epochs, checkpoint, logs_dir, weights, verbose):
+    from facetransfer import training
+
+    class_weighted = train_ds.map(
+        lambda x, y: (x, y, _sample_weights(y, weights)))
+    return training.fit(model, class_weighted, val_ds, epochs, checkpoint, logs_dir,
+                        monitor="val_auc", mode="max", replace_worse=True, verbose=verbose)
+
+
+def _sample_weights(y, weights):
+    import tensorflow as tf
+
+    y = tf.reshape(y, [-1])
+    return tf.where(y > 0.5, weights[1], weights[0])
+
+
+# ---------------------------------------------------------------------------------------------
+# Prediction
+
+
+@dataclass
+class PersonModel:
+    """A saved person model with what is needed to use it on any photo."""
+
+    model: object
+    person: str
+    threshold: float
+    crop: str
+    align: bool
+    path: Path
+
+    @property
+    def size(self) -> int:
+        return int(self.model.input_shape[1])
+
+
+def load_person_model(path) -> PersonModel:
+    model = load_model_file(path, expect="person")
+    meta = model_metadata(path)
+    if "threshold" not in meta:
+        raise ModelFileError(f"{Path(path).with_suffix('.json')}: missing or has no threshold; "
+                             "person models are saved with one by `facetransfer transfer`")
+    return PersonModel(model, meta.get("person", Path(path).stem), float(meta["threshold"]),
+                       meta.get("crop", "full"), bool(meta.get("align", True)), Path(path))
+
+
+def _prepare_face(face: np.ndarray, size: int, crop: str) -> np.ndarray:
+    box = crop_box(face.shape[1], face.shape[0], crop)
+    if box is not None:
+        left, top, right, bottom = box
+        face = face[top:bottom, left:right]
+    return resize(face, (size, size))
+
+
+def predict_photo(person: PersonModel, path) -> dict:
+    """{"path", "faces": [{"box", "probability", "is_person"}], "probability", "is_person"}: the
+    photo's probability is its most likely face's, null when no face was found."""
+    result = {"path": str(path), "faces": [], "probability": None, "is_person": False}
+    try:
+        image = read_rgb(path)
+    except ImageReadError as error:
+        result["error"] = str(error)
+        return result
+    if person.align:
+        from facetransfer.faces import align_face, detect_faces
+
+        faces = detect_faces(image)
+        crops = [align_face(image, face.landmarks) for face in faces]
+        boxes = [list(map(int, face.box)) for face in faces]
+    else:  # the photo is already an aligned crop (the drawn default data)
+        crops = [image]
+        boxes = [[0, 0, int(image.shape[1]), int(image.shape[0])]]
+    if crops:
+        batch = np.stack([_prepare_face(c, person.size, person.crop) for c in crops])
+        probs = scores(person.model, batch)
+        for box, p in zip(boxes, probs, strict=True):
+            result["faces"].append({"box": box, "probability": float(p),
+                                    "is_person": bool(p >= person.threshold)})
+        result["probability"] = float(probs.max())
+        result["is_person"] = bool(probs.max() >= person.threshold)
+    return result

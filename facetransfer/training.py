@@ -1,0 +1,161 @@
+"""`fit` with everything a long run needs: TensorBoard, a best checkpoint that is written atomically
+and never replaced by a worse one, resumption after an interruption, and a history on disk."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import keras
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+def run_dir(logs_root, group: str, name: str) -> Path:
+    """logs/<notebook-or-command>/<config>-<timestamp>/: one folder per run, so TensorBoard shows
+    runs of different configs side by side."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = Path(logs_root) / group / f"{name}-{stamp}"
+    suffix = 1
+    while path.exists():  # two runs in the same second
+        suffix += 1
+        path = Path(logs_root) / group / f"{name}-{stamp}-{suffix}"
+    return path
+
+
+def save_model_atomically(model, path) -> list[Path]:
+    """Save `path` (.h5) and the native .keras beside it, each to a temporary name first and then
+    renamed, so a crash mid-write never leaves a half-written file under the real name."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    written = []
+    for target in (path.with_suffix(".h5"), path.with_suffix(".keras")):
+        partial = target.with_name(f".{target.stem}.partial{target.suffix}")
+        model.save(partial)
+        os.replace(partial, target)
+        written.append(target)
+    return written
+
+
+def checkpoint_record(path) -> dict | None:
+    """The sidecar of a checkpoint: which metric it was chosen by, its value and epoch."""
+    sidecar = Path(path).with_suffix(".json")
+    if not sidecar.exists() or not Path(path).with_suffix(".h5").exists():
+        return None
+    try:
+        return json.loads(sidecar.read_text())
+    except json.JSONDecodeError:
+        return None
+
+
+def _write_json_atomically(path: Path, data: dict) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(json.dumps(data, indent=2))
+    os.replace(partial, path)
+
+
+class BestCheckpoint(keras.callbacks.Callback):
+    """Keep the best model by a validation metric in `path` (.h5 + .keras + .json sidecar).
+
+    Unlike ModelCheckpoint it remembers the best value across runs: a rerun that ends worse than the
+    model already on disk leaves that model in place (unless `replace_worse`), and it writes atomically.
+    """
+
+    def __init__(self, path, monitor: str = "val_loss", mode: str = "min",
+                 replace_worse: bool = False, metadata: dict | None = None):
+        super().__init__()
+        self.path = Path(path).with_suffix(".h5")
+        self.monitor = monitor
+        self.sign = 1.0 if mode == "min" else -1.0
+        self.metadata = metadata or {}
+        previous = None if replace_worse else checkpoint_record(self.path)
+        same_metric = previous is not None and previous.get("monitor") == monitor
+        self.best = previous["value"] if same_metric else None
+        self.saved_epochs: list[int] = []
+
+    def _better(self, value: float) -> bool:
+        return self.best is None or self.sign * value < self.sign * self.best
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None or not np.isfinite(value):
+            return
+        if not self._better(float(value)):
+            return
+        self.best = float(value)
+        save_model_atomically(self.model, self.path)
+        record = {"monitor": self.monitor, "value": self.best, "epoch": epoch + 1,
+                  "logs": {k: float(v) for k, v in (logs or {}).items()}, **self.metadata}
+        _write_json_atomically(self.path.with_suffix(".json"), record)
+        self.saved_epochs.append(epoch + 1)
+
+
+@dataclass
+class FitResult:
+    history: dict[str, list[float]]
+    checkpoint: Path
+    run_dir: Path
+    resumed_from_epoch: int
+    best: float | None
+    seconds: float
+
+
+def _history_from_csv(path: Path) -> dict[str, list[float]]:
+    import pandas as pd
+
+    if not path.exists() or path.stat().st_size == 0:
+        return {}
+    frame = pd.read_csv(path)
+    return {c: frame[c].astype(float).tolist() for c in frame.columns if c != "epoch"}
+
+
+def fit(model, train_ds, val_ds, epochs: int, checkpoint, logs_dir, monitor: str = "val_loss",
+        mode: str = "min", resume: bool = True, replace_worse: bool = False,
+        early_stopping: int | None = None, metadata: dict | None = None, verbose="auto",
+        extra_callbacks=()) -> FitResult:
+    """Train `model`, logging to `logs_dir` for TensorBoard, keeping the best epoch in `checkpoint`.
+
+    When `resume`, an interrupted run of the same checkpoint name continues from its last completed
+    epoch (Keras' BackupAndRestore, kept under models/.resume/); a finished run starts afresh.
+    """
+    checkpoint = Path(checkpoint).with_suffix(".h5")
+    backup = checkpoint.parent / ".resume" / checkpoint.stem
+    history_csv = checkpoint.with_suffix(".history.csv")
+    resumed_from = 0
+    metadata_path = backup / "training_metadata.json"
+    if resume and metadata_path.exists():
+        resumed_from = int(json.loads(metadata_path.read_text()).get("epoch", 0))
+        log.info("resuming %s from epoch %d", checkpoint.name, resumed_from)
+    else:
+        shutil.rmtree(backup, ignore_errors=True)
+        history_csv.unlink(missing_ok=True)
+    backup.mkdir(parents=True, exist_ok=True)
+
+    best = BestCheckpoint(checkpoint, monitor, mode, replace_worse, metadata)
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(backup), double_checkpoint=True),
+        best,
+        keras.callbacks.TensorBoard(str(logs_dir), histogram_freq=0, write_graph=False),
+        keras.callbacks.CSVLogger(str(history_csv), append=True),
+        keras.callbacks.TerminateOnNaN(),
+        *extra_callbacks,
+    ]
+    if early_stopping:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor, patience=early_stopping,
+                                                       mode=mode, restore_best_weights=False))
+    start = time.perf_counter()
+    model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks,
+              verbose=verbose)
+    seconds = time.perf_counter() - start
+    shutil.rmtree(backup, ignore_errors=True)  # finished: the next run starts afresh
+    if best.best is not None and not best.saved_epochs:
+        log.warning("%s kept: this run never beat its %s of %.4f", checkpoint.name, monitor,
+                    best.best)
+    return FitResult(_history_from_csv(history_csv), checkpoint, Path(logs_dir), resumed_from,
+                     best.best, seconds)

@@ -1,0 +1,226 @@
+"""Tests for facetransfer.faces: geometry on synthetic points, detection on real CelebA faces."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from facetransfer import faces
+from facetransfer.config import SHARED_DATA
+from facetransfer.faces import (
+    CELEBA_LANDMARKS,
+    align_face,
+    align_folder,
+    align_image,
+    detect_faces,
+    similarity_transform,
+)
+from facetransfer.images import read_rgb
+
+CELEBA_ALIGNED = SHARED_DATA / "celeba" / "img_align_celeba"
+
+
+def rotation_scale_shift(angle_deg: float, scale: float, shift: tuple[float, float]) -> np.ndarray:
+    angle = np.deg2rad(angle_deg)
+    rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    return np.hstack([scale * rotation, np.array(shift)[:, None]])
+
+
+def apply(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
+    return points @ matrix[:, :2].T + matrix[:, 2]
+
+
+# --- geometry: no detector needed ------------------------------------------------------------
+
+
+def test_similarity_transform_recovers_rotation_scale_shift():
+    rng = np.random.default_rng(0)
+    src = rng.uniform(0, 200, (5, 2))
+    truth = rotation_scale_shift(25.0, 1.7, (-40.0, 12.5))
+    np.testing.assert_allclose(similarity_transform(src, apply(truth, src)), truth, atol=1e-9)
+
+
+def test_similarity_transform_least_squares_and_no_reflection():
+    rng = np.random.default_rng(1)
+    src = rng.uniform(0, 100, (5, 2))
+    truth = rotation_scale_shift(-10.0, 0.5, (3.0, 4.0))
+    noisy = apply(truth, src) + rng.normal(0, 0.5, (5, 2))
+    fitted = similarity_transform(src, noisy)
+    assert np.abs(fitted - truth).max() < 1.0
+    mirrored = src * [-1, 1]
+    assert np.linalg.det(similarity_transform(src, mirrored)[:, :2]) > 0  # never a mirror
+    with pytest.raises(ValueError):
+        similarity_transform(np.zeros((5, 2)), src)
+
+
+def dots_image(points: np.ndarray, size: tuple[int, int], radius: int = 2) -> np.ndarray:
+    """A dark image with a bright square dot of a distinct colour at each point."""
+    colours = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (0, 255, 255)]
+    image = np.full((size[1], size[0], 3), 20, dtype=np.uint8)
+    for (x, y), colour in zip(np.rint(points).astype(int), colours, strict=True):
+        image[y - radius : y + radius + 1, x - radius : x + radius + 1] = colour
+    return image
+
+
+def dot_centres(image: np.ndarray) -> np.ndarray:
+    colours = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (0, 255, 255)]
+    centres = []
+    for colour in colours:
+        weight = np.clip(1.0 - np.abs(image.astype(float) - colour).max(axis=2) / 128.0, 0, None)
+        ys, xs = np.mgrid[: image.shape[0], : image.shape[1]]
+        centres.append([(weight * xs).sum() / weight.sum(), (weight * ys).sum() / weight.sum()])
+    return np.array(centres)
+
+
+def test_align_face_puts_landmarks_on_celeba_positions():
+    # A "photo" whose face is CelebA's landmarks rotated 30°, enlarged 2.5x and moved.
+    to_photo = rotation_scale_shift(30.0, 2.5, (150.0, -60.0))
+    photo_landmarks = apply(to_photo, CELEBA_LANDMARKS)
+    photo = dots_image(photo_landmarks, (520, 560))
+    crop = align_face(photo, photo_landmarks)
+    assert crop.shape == (218, 178, 3) and crop.dtype == np.uint8
+    np.testing.assert_allclose(dot_centres(crop), CELEBA_LANDMARKS, atol=1.0)
+
+
+def test_align_face_other_size_scales_the_landmarks():
+    # Twice CelebA's scale in, half its scale out: the shrink-then-warp path.
+    photo_landmarks = np.rint(CELEBA_LANDMARKS * 2)
+    photo = dots_image(photo_landmarks, (400, 480), radius=6)
+    crop = align_face(photo, photo_landmarks, size=(89, 109))
+    assert crop.shape == (109, 89, 3)
+    expected = (photo_landmarks / 2 + 0.5) / 2 - 0.5
+    np.testing.assert_allclose(dot_centres(crop), expected, atol=0.5)
+
+
+def test_align_face_identity_and_edge_fill():
+    rng = np.random.default_rng(2)
+    card = rng.integers(0, 255, (218, 178, 3), dtype=np.uint8)
+    # Landmarks already in place: the crop is the image itself.
+    assert np.abs(align_face(card, CELEBA_LANDMARKS).astype(int) - card).max() <= 1
+    # A face in the photo's corner: outside the photo, the edge pixels repeat (no black fill).
+    photo = np.zeros((60, 60, 3), dtype=np.uint8)
+    photo[:, :] = (200, 30, 90)
+    corner = CELEBA_LANDMARKS * 0.2 - CELEBA_LANDMARKS.mean(axis=0) * 0.2 + 5
+    crop = align_face(photo, corner)
+    assert (crop == (200, 30, 90)).all()
+
+
+# --- detection: MTCNN, loaded once for the module ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def detector():
+    pytest.importorskip("mtcnn")
+    return faces.get_detector()
+
+
+@pytest.fixture(scope="module")
+def real_faces():
+    """Two full-size aligned CelebA images (178x218), or skip when the sample is absent."""
+    manifest = SHARED_DATA / "manifest.csv"
+    if not manifest.exists():
+        pytest.skip(f"no CelebA sample at {SHARED_DATA}")
+    names = pd.read_csv(manifest).query("kind == 'aligned_full'")["image"].head(2).tolist()
+    return [CELEBA_ALIGNED / name for name in names]
+
+
+def test_detects_one_face_near_celeba_landmarks(detector, real_faces):
+    image = read_rgb(real_faces[0])
+    found = detect_faces(image)
+    assert len(found) == 1
+    face = found[0]
+    assert face.confidence >= 0.9 and face.landmarks.shape == (5, 2)
+    distances = np.linalg.norm(face.landmarks - CELEBA_LANDMARKS, axis=1)
+    assert distances[:2].max() < 4 and distances.max() < 12  # eyes tight; noses vary with pose
+    x, y, w, h = face.box
+    assert 0 <= x < 178 and 0 <= y < 218 and 40 < w < 178 and 40 < h < 218
+
+
+def test_small_image_is_upscaled_for_detection(detector, real_faces):
+    image = np.asarray(Image.open(real_faces[0]).convert("RGB").resize((45, 55)))
+    found = detect_faces(image)
+    assert len(found) == 1
+    expected = (CELEBA_LANDMARKS + 0.5) * [45 / 178, 55 / 218] - 0.5
+    assert np.linalg.norm(found[0].landmarks - expected, axis=1).max() < 4
+
+
+def test_blank_image_has_no_face(detector):
+    crop, found = align_image(np.full((200, 200, 3), 128, dtype=np.uint8))
+    assert crop is None and found == []
+
+
+def two_faces_side_by_side(paths) -> np.ndarray:
+    """Face A at full size on the left, face B at 60% on the right."""
+    big = Image.open(paths[0]).convert("RGB")
+    small = Image.open(paths[1]).convert("RGB").resize((107, 131))
+    canvas = Image.new("RGB", (178 + 20 + 107, 218), (128, 128, 128))
+    canvas.paste(big, (0, 0))
+    canvas.paste(small, (198, 40))
+    return np.asarray(canvas)
+
+
+def test_align_folder_statuses_and_largest_of_two_faces(detector, real_faces, tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.fromarray(two_faces_side_by_side(real_faces)).save(photos / "pair.png")
+    Image.new("RGB", (200, 200), (128, 128, 128)).save(photos / "blank.png")
+    (photos / "broken.jpg").write_bytes(b"")
+    (photos / ".DS_Store").write_bytes(b"junk")
+
+    manifest = align_folder(photos, tmp_path / "aligned", progress=False)
+    assert list(manifest["source"]) == [
+        str(photos / n) for n in ("blank.png", "broken.jpg", "pair.png")
+    ]
+    manifest.index = [os.path.basename(source) for source in manifest["source"]]
+    assert manifest.loc["blank.png", "status"] == "no_face"
+    assert manifest.loc["broken.jpg", "status"] == "error"
+    assert "empty" in manifest.loc["broken.jpg", "reason"]
+    pair = manifest.loc["pair.png"]
+    assert pair["status"] == "ok" and pair["n_faces"] == 2 and "largest" in pair["reason"]
+
+    assert pd.isna(manifest.loc["blank.png", "crop"])
+    crop = read_rgb(pair["crop"])
+    assert crop.shape == (218, 178, 3)
+    # The larger face (A, itself an aligned CelebA crop) comes out nearly as it went in.
+    original = read_rgb(real_faces[0]).astype(float)
+    assert np.corrcoef(crop.astype(float).ravel(), original.ravel())[0, 1] > 0.8
+    on_disk = pd.read_csv(tmp_path / "aligned" / "manifest.csv", keep_default_na=False)
+    assert list(on_disk.columns) == faces.MANIFEST_COLUMNS
+    assert list(on_disk["source"]) == ["blank.png", "broken.jpg", "pair.png"]  # relative on disk
+    assert on_disk.loc[2, "crop"] == os.path.basename(pair["crop"])
+
+
+def test_align_folder_cache_skips_unchanged_and_names_duplicate_stems(
+    detector, real_faces, tmp_path, monkeypatch
+):
+    photos, out = tmp_path / "photos", tmp_path / "aligned"
+    photos.mkdir()
+    shutil.copy(real_faces[0], photos / "me.jpg")
+    Image.open(real_faces[1]).save(photos / "me.png")  # same stem, another face
+
+    first = align_folder(photos, out, progress=False)
+    assert list(first["status"]) == ["ok", "ok"]
+    assert sorted(first["crop"]) == [str(out / "me-2.png"), str(out / "me.png")]
+
+    calls = []
+    real_align_file = faces.align_file
+
+    def counting_align_file(source, *args, **kwargs):
+        calls.append(source.name)
+        return real_align_file(source, *args, **kwargs)
+
+    monkeypatch.setattr(faces, "align_file", counting_align_file)
+    second = align_folder(photos, out, progress=False)
+    assert calls == []  # nothing changed: everything from the cache
+    pd.testing.assert_frame_equal(first, second)
+
+    stat = (photos / "me.png").stat()
+    os.utime(photos / "me.png", ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    third = align_folder(photos, out, progress=False)
+    assert calls == ["me.png"]  # only the touched photo is redone, under the same crop name
+    assert list(third["crop"]) == list(first["crop"])

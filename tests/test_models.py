@@ -1,0 +1,71 @@
+"""The seed's architecture and the transfer head, by their parameter counts; H5 round trips."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from facetransfer import models
+
+
+def test_seed_cnn_has_the_seeds_56520_parameters():
+    model = models.seed_cnn(192)
+    assert model.count_params() == models.SEED_PARAMS == 56_520
+    assert model.output_shape == (None, 40)
+    # the 1x1x32 map before the head, the seed's bottleneck
+    assert model.get_layer("flatten").output.shape[-1] == 32
+
+
+def test_seed_head_has_4353_trainable_parameters():
+    base = models.seed_cnn(192)
+    person = models.seed_transfer_model(base)
+    assert models.trainable_params(person) == models.SEED_HEAD_TRAINABLE_PARAMS == 4_353
+    assert person.output_shape == (None, 1)
+    assert all(not layer.trainable for layer in base.layers)
+
+
+@pytest.mark.parametrize("config", ["model1", "model2", "model3"])
+def test_seed_configs_compile_with_their_loss_and_optimizer(config):
+    model = models.build_attribute_model("seed", 192, config)
+    cfg = models.SEED_CONFIGS[config]
+    assert model.loss == cfg.loss
+    assert model.optimizer.__class__.__name__.lower() == cfg.optimizer
+
+
+def test_improved_model_gives_logits_and_an_embedding():
+    model = models.build_attribute_model("improved", 64)
+    assert model.output_shape == (None, 40)
+    assert model.get_layer("embedding").output.shape[-1] == 128
+    head = models.embedding_transfer_model(model)
+    assert models.trainable_params(head) == 129
+
+
+def test_unknown_architecture_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown architecture"):
+        models.build_attribute_model("resnet", 64)
+
+
+def test_seed_cnn_refuses_an_input_too_small_for_its_six_blocks():
+    with pytest.raises(ValueError, match="at least 190"):
+        models.seed_cnn(128)
+
+
+@pytest.mark.parametrize(("arch", "size"), [("seed", 192), ("improved", 64)])
+def test_h5_round_trip_gives_identical_predictions(tmp_path, arch, size):
+    model = models.build_attribute_model(arch, size)
+    images = np.random.default_rng(0).integers(0, 256, (4, size, size, 3), dtype=np.uint8)
+    labels = np.random.default_rng(1).integers(0, 2, (4, 40)).astype("float32")
+    model.fit(images, labels, epochs=1, verbose=0)  # non-trivial weights and BatchNorm statistics
+    path = tmp_path / "m.h5"
+    model.save(path)
+    loaded = keras.models.load_model(path, compile=False)
+    np.testing.assert_allclose(loaded.predict(images, verbose=0), model.predict(images, verbose=0),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_seed_transfer_works_on_a_loaded_h5_base(tmp_path):
+    models.seed_cnn(192).save(tmp_path / "base.h5")
+    base = keras.models.load_model(tmp_path / "base.h5", compile=False)
+    person = models.seed_transfer_model(base)
+    assert models.trainable_params(person) == 4_353
