@@ -34,8 +34,9 @@ class AttributeData:
         return {split: len(y) for split, y in self.labels.items()}
 
 
-def load_attribute_data(celeba, size: int, cache_dir, crop: str = "full",
-                        progress: bool = True) -> AttributeData:
+def load_attribute_data(
+    celeba, size: int, cache_dir, crop: str = "full", progress: bool = True
+) -> AttributeData:
     """Decode and resize every split once (cached), keeping labels aligned with the images read."""
     images, labels, skipped = {}, {}, []
     for split in ("train", "validation", "test"):
@@ -51,9 +52,19 @@ def checkpoint_name(arch: str, config: str) -> str:
     return f"seed_{config}" if arch == "seed" else arch
 
 
-def train_attribute_model(data: AttributeData, arch: str, config: str, epochs: int, models_dir,
-                          logs_dir, batch_size: int = 32, learning_rate: float | None = None,
-                          seed: int = 0, resume: bool = True, verbose="auto"):
+def train_attribute_model(
+    data: AttributeData,
+    arch: str,
+    config: str,
+    epochs: int,
+    models_dir,
+    logs_dir,
+    batch_size: int = 32,
+    learning_rate: float | None = None,
+    seed: int = 0,
+    resume: bool = True,
+    verbose="auto",
+):
     """Train one architecture/config; its best epoch by validation binary accuracy is kept in
     models/<name>.h5 (and .keras), with a JSON sidecar naming the image size and crop."""
     import keras
@@ -62,28 +73,45 @@ def train_attribute_model(data: AttributeData, arch: str, config: str, epochs: i
 
     keras.utils.set_random_seed(seed)
     model = models.build_attribute_model(arch, data.size, config, learning_rate)
-    train_ds = make_dataset(data.images["train"], data.labels["train"], batch_size, shuffle=True,
-                            seed=seed)
+    train_ds = make_dataset(
+        data.images["train"], data.labels["train"], batch_size, shuffle=True, seed=seed
+    )
     val_ds = make_dataset(data.images["validation"], data.labels["validation"], batch_size)
     name = checkpoint_name(arch, config)
     result = training.fit(
-        model, train_ds, val_ds, epochs, Path(models_dir) / f"{name}.h5", logs_dir,
-        monitor="val_binary_accuracy", mode="max", resume=resume, verbose=verbose,
-        metadata={"arch": arch, "config": config, "image_size": data.size, "crop": data.crop,
-                  "attributes": data.names, "seed": seed},
+        model,
+        train_ds,
+        val_ds,
+        epochs,
+        Path(models_dir) / f"{name}.h5",
+        logs_dir,
+        monitor="val_binary_accuracy",
+        mode="max",
+        resume=resume,
+        verbose=verbose,
+        metadata={
+            "arch": arch,
+            "config": config,
+            "image_size": data.size,
+            "crop": data.crop,
+            "attributes": data.names,
+            "seed": seed,
+        },
     )
     return model, result
 
 
-def attribute_report(model, data: AttributeData, split: str = "test",
-                     thresholds: np.ndarray | None = None) -> pd.DataFrame:
+def attribute_report(
+    model, data: AttributeData, split: str = "test", thresholds: np.ndarray | None = None
+) -> pd.DataFrame:
     """Per-attribute accuracy and balanced accuracy of `model` on `split`, beside the majority
     baseline learned on train and scored on the same split."""
     from facetransfer.models import attribute_probabilities
 
     probs = attribute_probabilities(model, np.asarray(data.images[split]))
-    return evaluate.attribute_report(data.labels[split], probs, data.names, data.majority,
-                                     thresholds)
+    return evaluate.attribute_report(
+        data.labels[split], probs, data.names, data.majority, thresholds
+    )
 
 
 def tuned_thresholds(model, data: AttributeData) -> np.ndarray:
@@ -108,6 +136,8 @@ def best_checkpoint(models_dir, arch: str | None = "seed") -> Path:
         if record["value"] > best_value:
             best, best_value = sidecar.with_suffix(".h5"), record["value"]
     if best is None:
-        raise FileNotFoundError(f"no attribute model in {models_dir}: run notebook "
-                                "02_attribute_cnn or `facetransfer train-attributes` first")
+        raise FileNotFoundError(
+            f"no attribute model in {models_dir}: run notebook "
+            "02_attribute_cnn or `facetransfer train-attributes` first"
+        )
     return best

@@ -1,9 +1,9 @@
 """`facetransfer <command>`: the notebooks' steps from a shell, calling the same functions.
 
-    facetransfer prepare            read CelebA (or make the drawn default), cache its images
-    facetransfer train-attributes   train the attribute CNN (seed or improved architecture)
-    facetransfer transfer           train a person model on a frozen base
-    facetransfer predict            is this photo the person? one line per photo
+facetransfer prepare            read CelebA (or make the drawn default), cache its images
+facetransfer train-attributes   train the attribute CNN (seed or improved architecture)
+facetransfer transfer           train a person model on a frozen base
+facetransfer predict            is this photo the person? one line per photo
 """
 
 from __future__ import annotations
@@ -25,27 +25,47 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_celeba(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--celeba-dir", type=Path, default=None,
-                        help="CelebA folder, official or Kaggle layout (default: data/celeba, "
-                             "else the drawn default data)")
-    parser.add_argument("--synthetic-size", choices=("tiny", "default"), default="default",
-                        help="size of the drawn default data when no CelebA is found")
-    parser.add_argument("--limit", type=int, default=None,
-                        help="use at most this many images (split proportionally)")
+    parser.add_argument(
+        "--celeba-dir",
+        type=Path,
+        default=None,
+        help="CelebA folder, official or Kaggle layout (default: data/celeba, "
+        "else the drawn default data)",
+    )
+    parser.add_argument(
+        "--synthetic-size",
+        choices=("tiny", "default"),
+        default="default",
+        help="size of the drawn default data when no CelebA is found",
+    )
+    parser.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        help="use at most this many images (split proportionally)",
+    )
     parser.add_argument("--data-dir", type=Path, default=None, help="data folder (default: data/)")
 
 
 def _add_image(parser: argparse.ArgumentParser, default_size: int | None) -> None:
-    parser.add_argument("--image-size", type=int, default=default_size,
-                        help="square input side in pixels")
-    parser.add_argument("--crop", choices=("full", "face"), default=None,
-                        help="full: the whole 178x218 crop squashed square (the seed's); "
-                             "face: the central square around the face")
+    parser.add_argument(
+        "--image-size", type=int, default=default_size, help="square input side in pixels"
+    )
+    parser.add_argument(
+        "--crop",
+        choices=("full", "face"),
+        default=None,
+        help="full: the whole 178x218 crop squashed square (the seed's); "
+        "face: the central square around the face",
+    )
 
 
 def _paths(args) -> Paths:
-    return Paths(data=getattr(args, "data_dir", None), models=getattr(args, "models_dir", None),
-                 logs=getattr(args, "logs_dir", None))
+    return Paths(
+        data=getattr(args, "data_dir", None),
+        models=getattr(args, "models_dir", None),
+        logs=getattr(args, "logs_dir", None),
+    )
 
 
 def _load_celeba(args, paths: Paths):
@@ -92,15 +112,32 @@ def cmd_train_attributes(args) -> int:
     name = args.config if args.arch == "seed" else args.arch
     logs = run_dir(paths.logs, "train-attributes", name)
     model, result = train_attribute_model(
-        data, args.arch, args.config, args.epochs, paths.models, logs, args.batch_size,
-        args.learning_rate, args.seed, resume=not args.no_resume,
-        verbose=2 if args.verbose else "auto")
+        data,
+        args.arch,
+        args.config,
+        args.epochs,
+        paths.models,
+        logs,
+        args.batch_size,
+        args.learning_rate,
+        args.seed,
+        resume=not args.no_resume,
+        verbose=2 if args.verbose else "auto",
+    )
     from facetransfer.person import load_model_file
 
     best = load_model_file(result.checkpoint)
     summary = summarize_attributes(attribute_report(best, data, "test"))
-    print(json.dumps({"checkpoint": str(result.checkpoint), "logs": str(logs),
-                      "seconds": round(result.seconds, 1), **summary}))
+    print(
+        json.dumps(
+            {
+                "checkpoint": str(result.checkpoint),
+                "logs": str(logs),
+                "seconds": round(result.seconds, 1),
+                **summary,
+            }
+        )
+    )
     return 0
 
 
@@ -122,8 +159,14 @@ def cmd_transfer(args) -> int:
         source = resolve_celeba(args.celeba_dir, paths, args.synthetic_size, args.seed)
         celeba = load_celeba(source.root, seed=args.seed)
     out = Path(args.out or paths.models / f"{args.person}.h5")
-    frame = split_fotos(fotos.root, args.person, celeba, args.negatives, seed=args.seed,
-                        manifest=out.with_suffix(".split.csv"))
+    frame = split_fotos(
+        fotos.root,
+        args.person,
+        celeba,
+        args.negatives,
+        seed=args.seed,
+        manifest=out.with_suffix(".split.csv"),
+    )
     align = (fotos.kind != "synthetic") if args.align == "auto" else args.align == "yes"
     if align:
         frame = person_mod.align_photos(frame, paths.data / "aligned" / args.person)
@@ -134,11 +177,25 @@ def cmd_transfer(args) -> int:
     model = person_mod.build_person_model(base, args.head)
     logs = run_dir(paths.logs, "transfer", args.person)
     result = person_mod.train_person(
-        model, data, args.epochs, out, logs, args.optimizer, args.learning_rate,
-        batch_size=args.batch_size, target_false_accept=args.target_false_accept,
-        seed=args.seed, verbose=2 if args.verbose else "auto",
-        metadata={"person": args.person, "base": str(base_path), "crop": crop, "align": align,
-                  "image_size": size})
+        model,
+        data,
+        args.epochs,
+        out,
+        logs,
+        args.optimizer,
+        args.learning_rate,
+        batch_size=args.batch_size,
+        target_false_accept=args.target_false_accept,
+        seed=args.seed,
+        verbose=2 if args.verbose else "auto",
+        metadata={
+            "person": args.person,
+            "base": str(base_path),
+            "crop": crop,
+            "align": align,
+            "image_size": size,
+        },
+    )
     report = {k: v for k, v in result.report.items() if k != "confusion_matrix"}
     print(json.dumps({"model": str(out.with_suffix(".h5")), **report}, default=float))
     return 0
@@ -170,8 +227,11 @@ def cmd_predict(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="facetransfer", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="facetransfer",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("prepare", help="read CelebA labels and cache its images")
@@ -185,8 +245,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_celeba(p)
     _add_image(p, None)
     p.add_argument("--arch", choices=("seed", "improved"), default="seed")
-    p.add_argument("--config", choices=("model1", "model2", "model3"), default="model2",
-                   help="the seed's compile config (seed architecture only)")
+    p.add_argument(
+        "--config",
+        choices=("model1", "model2", "model3"),
+        default="model2",
+        help="the seed's compile config (seed architecture only)",
+    )
     p.add_argument("--epochs", type=int, default=30)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--learning-rate", type=float, default=None)
@@ -207,11 +271,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
     p.add_argument("--learning-rate", type=float, default=1e-3)
-    p.add_argument("--negatives", type=int, default=200,
-                   help="CelebA images drawn as negatives when there is no others/ folder")
+    p.add_argument(
+        "--negatives",
+        type=int,
+        default=200,
+        help="CelebA images drawn as negatives when there is no others/ folder",
+    )
     p.add_argument("--target-false-accept", type=float, default=0.01)
-    p.add_argument("--align", choices=("auto", "yes", "no"), default="auto",
-                   help="detect and align faces (auto: yes for your photos, no for drawn ones)")
+    p.add_argument(
+        "--align",
+        choices=("auto", "yes", "no"),
+        default="auto",
+        help="detect and align faces (auto: yes for your photos, no for drawn ones)",
+    )
     p.add_argument("--models-dir", type=Path, default=None)
     p.add_argument("--logs-dir", type=Path, default=None)
     p.set_defaults(func=cmd_transfer)
@@ -221,8 +293,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("photos", nargs="+", help="photo files or folders")
     p.add_argument("--model", type=Path, required=True, help="person model from `transfer`")
     p.add_argument("--json", action="store_true", help="one JSON object per photo")
-    p.add_argument("--out-dir", type=Path, default=None,
-                   help="write a PNG per photo with labelled face boxes here")
+    p.add_argument(
+        "--out-dir",
+        type=Path,
+        default=None,
+        help="write a PNG per photo with labelled face boxes here",
+    )
     p.set_defaults(func=cmd_predict)
     return parser
 

@@ -15,7 +15,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CELEBA_CROP_SIZE = (178, 218)  # (width, height)
 
 # Where the real sample lives in this workplace (tests and benchmarks skip when it is absent).
-SHARED_DATA = Path(os.environ.get("FACETRANSFER_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data"))
+SHARED_DATA = Path(
+    os.environ.get("FACETRANSFER_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data")
+)
 
 
 @dataclass

@@ -30,7 +30,8 @@ CROPS = ("full", "face")
 def crop_box(width: int, height: int, crop: str) -> tuple[int, int, int, int] | None:
     """The region of an aligned CelebA-geometry image to keep, as (left, top, right, bottom).
 
-    "full" keeps the whole 178x218 crop and squashes it square, as the seed's ImageDataGenerator did.
+    "full" keeps the whole 178x218 crop and squashes it square, as the seed's ImageDataGenerator
+    did.
     "face" keeps the central square of the crop's width, centred on the eyes-to-mouth band
     (CelebA's landmarks sit at y 111 to 152 of 218), so less hair and background, no distortion.
     """
@@ -76,8 +77,14 @@ class ImageCache:
     rate: float  # images per second of the build, 0 when reused
 
 
-def build_cache(paths, size: int, cache_dir, crop: str = "full", workers: int | None = None,
-                progress: bool = True) -> ImageCache:
+def build_cache(
+    paths,
+    size: int,
+    cache_dir,
+    crop: str = "full",
+    workers: int | None = None,
+    progress: bool = True,
+) -> ImageCache:
     """Decode and resize every path once into `cache_dir`, in parallel threads (PIL releases the
     GIL while decoding). A file that cannot be read is named, skipped and counted."""
     paths = [Path(p) for p in paths]
@@ -88,13 +95,20 @@ def build_cache(paths, size: int, cache_dir, crop: str = "full", workers: int | 
     meta_path = array_path.with_suffix(".json")
     if array_path.exists() and meta_path.exists():
         meta = json.loads(meta_path.read_text())
-        return ImageCache(np.load(array_path, mmap_mode="r"), np.array(meta["ok"], dtype=bool),
-                          [tuple(s) for s in meta["skipped"]], array_path, 0.0, 0.0)
+        return ImageCache(
+            np.load(array_path, mmap_mode="r"),
+            np.array(meta["ok"], dtype=bool),
+            [tuple(s) for s in meta["skipped"]],
+            array_path,
+            0.0,
+            0.0,
+        )
 
     start = time.perf_counter()
     partial = array_path.with_name(array_path.stem + ".partial.npy")
-    out = np.lib.format.open_memmap(partial, mode="w+", dtype=np.uint8,
-                                    shape=(len(paths), size, size, 3))
+    out = np.lib.format.open_memmap(
+        partial, mode="w+", dtype=np.uint8, shape=(len(paths), size, size, 3)
+    )
     ok = np.zeros(len(paths), dtype=bool)
     skipped: list[tuple[str, str]] = []
 
@@ -108,20 +122,22 @@ def build_cache(paths, size: int, cache_dir, crop: str = "full", workers: int | 
     workers = workers or min(8, (os.cpu_count() or 2) + 2)
     with ThreadPoolExecutor(workers) as pool:
         results = pool.map(work, range(len(paths)))
-        for i, error in progress_bar(results, total=len(paths), desc=f"caching {size}px",
-                                     enabled=progress):
+        for i, error in progress_bar(
+            results, total=len(paths), desc=f"caching {size}px", enabled=progress
+        ):
             if error is None:
                 ok[i] = True
             else:
                 skipped.append((str(paths[i]), error))
                 log.warning("skipped %s", error)
     out.flush()
-    del out
+    out = None  # close the memory map before reading it back
     # Keep only the good rows: a second pass over the memmap, cheap next to decoding.
     full = np.load(partial, mmap_mode="r")
     final_partial = array_path.with_name(array_path.stem + ".final.npy")
-    kept = np.lib.format.open_memmap(final_partial, mode="w+", dtype=np.uint8,
-                                     shape=(int(ok.sum()), size, size, 3))
+    kept = np.lib.format.open_memmap(
+        final_partial, mode="w+", dtype=np.uint8, shape=(int(ok.sum()), size, size, 3)
+    )
     for row, source in enumerate(np.flatnonzero(ok)):
         kept[row] = full[source]
     kept.flush()
@@ -129,19 +145,37 @@ def build_cache(paths, size: int, cache_dir, crop: str = "full", workers: int | 
     os.replace(final_partial, array_path)
     partial.unlink()
     seconds = time.perf_counter() - start
-    meta = {"ok": ok.tolist(), "skipped": skipped, "size": size, "crop": crop,
-            "n": len(paths), "seconds": seconds}
+    meta = {
+        "ok": ok.tolist(),
+        "skipped": skipped,
+        "size": size,
+        "crop": crop,
+        "n": len(paths),
+        "seconds": seconds,
+    }
     tmp_meta = meta_path.with_suffix(".json.partial")
     tmp_meta.write_text(json.dumps(meta))
     os.replace(tmp_meta, meta_path)
     rate = len(paths) / seconds if seconds else 0.0
-    log.info("cached %d images (%d skipped) at %dpx in %.1f s: %.0f img/s",
-             ok.sum(), len(skipped), size, seconds, rate)
+    log.info(
+        "cached %d images (%d skipped) at %dpx in %.1f s: %.0f img/s",
+        ok.sum(),
+        len(skipped),
+        size,
+        seconds,
+        rate,
+    )
     return ImageCache(np.load(array_path, mmap_mode="r"), ok, skipped, array_path, seconds, rate)
 
 
-def make_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int = 32,
-                 shuffle: bool = False, seed: int = 0, augment=None):
+def make_dataset(
+    images: np.ndarray,
+    labels: np.ndarray,
+    batch_size: int = 32,
+    shuffle: bool = False,
+    seed: int = 0,
+    augment=None,
+):
     """A tf.data pipeline over (possibly memory-mapped) uint8 images and their labels.
 
     Batches are gathered from the array by index, so the images never have to fit in memory as
@@ -173,10 +207,16 @@ def make_dataset(images: np.ndarray, labels: np.ndarray, batch_size: int = 32,
         ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size).map(load, num_parallel_calls=tf.data.AUTOTUNE)
     if augment is not None:
-        ds = ds.map(lambda x, y: (tf.cast(tf.clip_by_value(augment(tf.cast(x, tf.float32),
-                                                                   training=True), 0, 255),
-                                          tf.uint8), y),
-                    num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.map(
+            lambda x, y: (
+                tf.cast(
+                    tf.clip_by_value(augment(tf.cast(x, tf.float32), training=True), 0, 255),
+                    tf.uint8,
+                ),
+                y,
+            ),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
     return ds.prefetch(tf.data.AUTOTUNE)
 
 

@@ -57,8 +57,9 @@ def _seed_layout_rows(root: Path, person: str) -> list[dict]:
     for split in SPLITS:
         split_dir = _first_dir(root, SPLIT_ALIASES[split])
         if split_dir is None:
-            raise FileNotFoundError(f"{root} uses the train/validation/test layout but has no "
-                                    f"{split}/ folder")
+            raise FileNotFoundError(
+                f"{root} uses the train/validation/test layout but has no {split}/ folder"
+            )
         person_dir = split_dir / person
         rows += _rows(list_images(person_dir) if person_dir.is_dir() else [], 1, split, "fotos")
         others = _first_dir(split_dir, negative_folder_names(person))
@@ -67,7 +68,7 @@ def _seed_layout_rows(root: Path, person: str) -> list[dict]:
 
 
 def split_indices(n: int, fractions, rng: np.random.Generator) -> list[np.ndarray]:
-    """Shuffle 0..n-1 and cut it by `fractions`, giving each split at least one item when n allows."""
+    """Shuffle 0..n-1 and cut it by `fractions`; each split gets at least one item when n allows."""
     order = rng.permutation(n)
     counts = np.floor(np.asarray(fractions) * n).astype(int)
     counts[0] += n - counts.sum()
@@ -92,7 +93,7 @@ def celeba_negative_rows(celeba, n: int, fractions, rng, exclude=()) -> list[dic
     that no identity appears in two splits."""
     usable = celeba.partition[celeba.partition.isin([0, 1])].index.difference(pd.Index(exclude))
     if len(usable) == 0:
-        raise ValueError(f"no CelebA train/validation images to draw negatives from in {celeba.root}")
+        raise ValueError(f"no CelebA train/validation images for negatives in {celeba.root}")
     picked = rng.choice(np.asarray(usable), size=min(n, len(usable)), replace=False)
     picked = np.sort(picked)
     rows = []
@@ -109,8 +110,15 @@ def celeba_negative_rows(celeba, n: int, fractions, rng, exclude=()) -> list[dic
     return rows
 
 
-def split_fotos(root, person: str = "paco", celeba=None, n_celeba_negatives: int = 200,
-                fractions=(0.6, 0.2, 0.2), seed: int = 0, manifest=None) -> pd.DataFrame:
+def split_fotos(
+    root,
+    person: str = "paco",
+    celeba=None,
+    n_celeba_negatives: int = 200,
+    fractions=(0.6, 0.2, 0.2),
+    seed: int = 0,
+    manifest=None,
+) -> pd.DataFrame:
     """The photos of `person` and of others, each assigned to train, validation or test.
 
     Columns: path, label (1 the person, 0 someone else), split, source ("fotos" or "celeba").
@@ -118,8 +126,10 @@ def split_fotos(root, person: str = "paco", celeba=None, n_celeba_negatives: int
     """
     root = Path(root)
     if not has_person(root, person):
-        raise FileNotFoundError(f"no folder of {person!r} photos in {root}: expected {root}/{person}/"
-                                f" or {root}/train/{person}/")
+        raise FileNotFoundError(
+            f"no folder of {person!r} photos in {root}: expected "
+            f"{root}/{person}/ or {root}/train/{person}/"
+        )
     if manifest is not None and Path(manifest).exists():
         previous = pd.read_csv(manifest)
         if _manifest_still_valid(previous, root, person):
@@ -136,8 +146,10 @@ def split_fotos(root, person: str = "paco", celeba=None, n_celeba_negatives: int
             rows += _split_paths(list_images(others), 0, "fotos", fractions, rng)
     frame = pd.DataFrame(rows, columns=["path", "label", "split", "source"])
     if celeba is not None and (frame["label"] == 0).sum() == 0:
-        frame = pd.concat([frame, pd.DataFrame(
-            celeba_negative_rows(celeba, n_celeba_negatives, fractions, rng))], ignore_index=True)
+        frame = pd.concat(
+            [frame, pd.DataFrame(celeba_negative_rows(celeba, n_celeba_negatives, fractions, rng))],
+            ignore_index=True,
+        )
     _check_split(frame, root, person)
     if manifest is not None:
         Path(manifest).parent.mkdir(parents=True, exist_ok=True)

@@ -30,8 +30,9 @@ def seed_cnn(image_size: int = 192, n_outputs: int = N_ATTRIBUTES, name: str = "
     for _ in range(6):
         side = (side - 2) // 2
     if side < 1:
-        raise ValueError(f"the seed's six conv + pool blocks need an input of at least 190 px; "
-                         f"got {image_size}")
+        raise ValueError(
+            f"the seed's six conv + pool blocks need an input of at least 190 px; got {image_size}"
+        )
     model = keras.Sequential(name=name)
     model.add(keras.Input(shape=(image_size, image_size, 3), name="image"))
     model.add(layers.Rescaling(1.0 / 255, name="scale"))
@@ -59,11 +60,17 @@ class CompileConfig:
 # expected, but Dense(40) outputs unbounded scores), and a softmax-style loss over 40 independent
 # labels in Model 3. The notebook explains why each is wrong; the improved model fixes them.
 SEED_CONFIGS = {
-    "model1": CompileConfig("model1", "adam", "binary_crossentropy", 1e-3,
-                            "Model 1: Adam + binary cross-entropy"),
+    "model1": CompileConfig(
+        "model1", "adam", "binary_crossentropy", 1e-3, "Model 1: Adam + binary cross-entropy"
+    ),
     "model2": CompileConfig("model2", "sgd", "mse", 1e-2, "Model 2: SGD + mean squared error"),
-    "model3": CompileConfig("model3", "adam", "categorical_crossentropy", 1e-3,
-                            "Model 3: Adam + categorical cross-entropy"),
+    "model3": CompileConfig(
+        "model3",
+        "adam",
+        "categorical_crossentropy",
+        1e-3,
+        "Model 3: Adam + categorical cross-entropy",
+    ),
 }
 
 
@@ -98,8 +105,13 @@ def attribute_probabilities(model, images, batch_size: int = 64):
     return np.clip(raw, 0.0, 1.0)
 
 
-def improved_cnn(image_size: int = 128, n_outputs: int = N_ATTRIBUTES, embedding_dim: int = 128,
-                 widths=(64, 128, 192, 256), name: str = "improved_cnn"):
+def improved_cnn(
+    image_size: int = 128,
+    n_outputs: int = N_ATTRIBUTES,
+    embedding_dim: int = 128,
+    widths=(64, 128, 192, 256),
+    name: str = "improved_cnn",
+):
     """A small modern CNN a 2-core CPU trains: a strided stem, conv + BatchNorm + ReLU blocks that
     halve the map and widen it, global average pooling, an embedding layer, and 40 attribute logits.
 
@@ -122,8 +134,9 @@ def improved_cnn(image_size: int = 128, n_outputs: int = N_ATTRIBUTES, embedding
 
 
 def _conv_bn_relu(x, width: int, stride: int, name: str):
-    x = layers.Conv2D(width, 3, strides=stride, padding="same", use_bias=False,
-                      name=f"{name}_conv")(x)
+    x = layers.Conv2D(
+        width, 3, strides=stride, padding="same", use_bias=False, name=f"{name}_conv"
+    )(x)
     x = layers.BatchNormalization(name=f"{name}_bn")(x)
     return layers.ReLU(name=f"{name}_relu")(x)
 
@@ -138,8 +151,9 @@ def compile_improved(model, learning_rate: float = 2e-3):
     return model
 
 
-def build_attribute_model(arch: str, image_size: int, config: str = "model2",
-                          learning_rate: float | None = None):
+def build_attribute_model(
+    arch: str, image_size: int, config: str = "model2", learning_rate: float | None = None
+):
     """The attribute network of `arch` ("seed" or "improved"), compiled."""
     if arch == "seed":
         return compile_seed(seed_cnn(image_size, name=f"seed_{config}"), config, learning_rate)
@@ -164,10 +178,12 @@ def base_features(base):
 
 
 def seed_transfer_model(base, name: str = "person"):
-    """The seed's transfer: the base frozen up to Flatten, a new head Dense(128, sigmoid) + Dense(1).
+    """The seed's transfer: the base frozen up to Flatten, a new head Dense(128, sigmoid) +
+    Dense(1).
 
     The seed's Dense(1) was linear and thresholded like a probability; here it is a logit and the
-    model ends in a sigmoid, so its output is a probability (the head's 4,353 weights are unchanged).
+    model ends in a sigmoid, so its output is a probability (the head's 4,353 weights are the
+    same).
     """
     base.trainable = False
     features = base_features(base)
@@ -190,15 +206,18 @@ def embedding_transfer_model(base, hidden: int = 0, dropout: float = 0.2, name: 
     return keras.Model(base.inputs[0], prob, name=name)
 
 
-def compile_person(model, optimizer: str = "adam", learning_rate: float = 1e-3,
-                   loss: str = "binary_crossentropy"):
+def compile_person(
+    model, optimizer: str = "adam", learning_rate: float = 1e-3, loss: str = "binary_crossentropy"
+):
     """The seed compiled its head with SGD + MSE at lr 1e-5; binary cross-entropy with Adam is
     the default here because the output is a probability."""
     model.compile(
         optimizer=make_optimizer(optimizer, learning_rate),
         loss=loss,
-        metrics=[keras.metrics.BinaryAccuracy(name="binary_accuracy"),
-                 keras.metrics.AUC(name="auc")],
+        metrics=[
+            keras.metrics.BinaryAccuracy(name="binary_accuracy"),
+            keras.metrics.AUC(name="auc"),
+        ],
     )
     return model
 

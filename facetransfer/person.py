@@ -33,18 +33,22 @@ def load_model_file(path, expect: str = "attributes"):
     try:
         model = keras.models.load_model(path, compile=False)
     except Exception as error:  # h5py, zip and Keras raise many kinds for a broken file
-        raise ModelFileError(f"{path}: not a readable Keras model ({type(error).__name__}: "
-                             f"{error})") from error
+        raise ModelFileError(
+            f"{path}: not a readable Keras model ({type(error).__name__}: {error})"
+        ) from error
     shape = model.input_shape
     if len(shape) != 4 or shape[1] != shape[2] or shape[3] != 3:
         raise ModelFileError(f"{path}: expects input {shape}, not square RGB images")
     outputs = model.output_shape[-1]
-    if expect == "attributes" and not any(n in {layer.name for layer in model.layers}
-                                          for n in ("flatten", "embedding")):
+    if expect == "attributes" and not any(
+        n in {layer.name for layer in model.layers} for n in ("flatten", "embedding")
+    ):
         raise ModelFileError(f"{path}: not an attribute base (no 'flatten' or 'embedding' layer)")
     if expect == "person" and outputs != 1:
-        raise ModelFileError(f"{path}: has {outputs} outputs; a person model has 1 "
-                             "(did you pass the attribute base instead?)")
+        raise ModelFileError(
+            f"{path}: has {outputs} outputs; a person model has 1 "
+            "(did you pass the attribute base instead?)"
+        )
     return model
 
 
@@ -64,8 +68,12 @@ class PersonData:
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
     def counts(self) -> pd.DataFrame:
-        return pd.DataFrame({s: {"person": int(y.sum()), "others": int((1 - y).sum())}
-                             for s, y in self.labels.items()}).T
+        return pd.DataFrame(
+            {
+                s: {"person": int(y.sum()), "others": int((1 - y).sum())}
+                for s, y in self.labels.items()
+            }
+        ).T
 
 
 def align_photos(frame: pd.DataFrame, aligned_dir, progress: bool = True) -> pd.DataFrame:
@@ -94,8 +102,9 @@ def align_photos(frame: pd.DataFrame, aligned_dir, progress: bool = True) -> pd.
     return frame[frame["aligned"].notna()].reset_index(drop=True)
 
 
-def load_person_data(frame: pd.DataFrame, size: int, crop: str, cache_dir,
-                     progress: bool = True) -> PersonData:
+def load_person_data(
+    frame: pd.DataFrame, size: int, crop: str, cache_dir, progress: bool = True
+) -> PersonData:
     column = "aligned" if "aligned" in frame.columns else "path"
     data = PersonData({}, {}, {})
     for split in ("train", "validation", "test"):
@@ -150,37 +159,59 @@ def save_person_model(model, path, metadata: dict) -> list[Path]:
     return [*written, sidecar]
 
 
-def train_person(model, data: PersonData, epochs: int, checkpoint, logs_dir,
-                 optimizer: str = "adam", learning_rate: float = 1e-3,
-                 loss: str = "binary_crossentropy", batch_size: int = 16,
-                 target_false_accept: float = 0.01, augment: bool = True, seed: int = 0,
-                 metadata: dict | None = None, verbose="auto") -> PersonResult:
+def train_person(
+    model,
+    data: PersonData,
+    epochs: int,
+    checkpoint,
+    logs_dir,
+    optimizer: str = "adam",
+    learning_rate: float = 1e-3,
+    loss: str = "binary_crossentropy",
+    batch_size: int = 16,
+    target_false_accept: float = 0.01,
+    augment: bool = True,
+    seed: int = 0,
+    metadata: dict | None = None,
+    verbose="auto",
+) -> PersonResult:
     """Fit the head, keep its best epoch by validation AUC, choose the threshold on validation for
     the target false-accept rate, report on test, and save model, threshold and report."""
     import keras
 
-    from facetransfer import models, training
+    from facetransfer import models
 
     keras.utils.set_random_seed(seed)
     models.compile_person(model, optimizer, learning_rate, loss)
-    train_ds = make_dataset(data.images["train"], data.labels["train"], batch_size, shuffle=True,
-                            seed=seed, augment=augmentation(seed) if augment else None)
+    train_ds = make_dataset(
+        data.images["train"],
+        data.labels["train"],
+        batch_size,
+        shuffle=True,
+        seed=seed,
+        augment=augmentation(seed) if augment else None,
+    )
     val_ds = make_dataset(data.images["validation"], data.labels["validation"], batch_size)
     weights = class_weights(data.labels["train"])
     checkpoint = Path(checkpoint).with_suffix(".h5")
     # The person model's best epoch is chosen afresh each run: a new person or new photos make an
     # old value meaningless. It is still written atomically.
-    model_fit = _fit_weighted(model, train_ds, val_ds, epochs, checkpoint, logs_dir, weights,
-                              verbose)
+    model_fit = _fit_weighted(
+        model, train_ds, val_ds, epochs, checkpoint, logs_dir, weights, verbose
+    )
     best = load_model_file(checkpoint, expect="person")
     threshold = evaluate.threshold_for_false_accept(
-        data.labels["validation"], scores(best, data.images["validation"]), target_false_accept)
+        data.labels["validation"], scores(best, data.images["validation"]), target_false_accept
+    )
     test_scores = scores(best, data.images["test"])
     report = evaluate.person_report(data.labels["test"], test_scores, threshold)
-    meta = {**(metadata or {}), "threshold": float(threshold),
-            "target_false_accept": target_false_accept,
-            "test": {k: v for k, v in report.items() if k != "confusion_matrix"},
-            "counts": data.counts().to_dict()}
+    meta = {
+        **(metadata or {}),
+        "threshold": float(threshold),
+        "target_false_accept": target_false_accept,
+        "test": {k: v for k, v in report.items() if k != "confusion_matrix"},
+        "counts": data.counts().to_dict(),
+    }
     save_person_model(best, checkpoint, meta)
     training_history = model_fit.history
     return PersonResult(float(threshold), report, test_scores, training_history)
@@ -189,10 +220,19 @@ def train_person(model, data: PersonData, epochs: int, checkpoint, logs_dir,
 def _fit_weighted(model, train_ds, val_ds, epochs, checkpoint, logs_dir, weights, verbose):
     from facetransfer import training
 
-    class_weighted = train_ds.map(
-        lambda x, y: (x, y, _sample_weights(y, weights)))
-    return training.fit(model, class_weighted, val_ds, epochs, checkpoint, logs_dir,
-                        monitor="val_auc", mode="max", replace_worse=True, verbose=verbose)
+    class_weighted = train_ds.map(lambda x, y: (x, y, _sample_weights(y, weights)))
+    return training.fit(
+        model,
+        class_weighted,
+        val_ds,
+        epochs,
+        checkpoint,
+        logs_dir,
+        monitor="val_auc",
+        mode="max",
+        replace_worse=True,
+        verbose=verbose,
+    )
 
 
 def _sample_weights(y, weights):
@@ -226,10 +266,18 @@ def load_person_model(path) -> PersonModel:
     model = load_model_file(path, expect="person")
     meta = model_metadata(path)
     if "threshold" not in meta:
-        raise ModelFileError(f"{Path(path).with_suffix('.json')}: missing or has no threshold; "
-                             "person models are saved with one by `facetransfer transfer`")
-    return PersonModel(model, meta.get("person", Path(path).stem), float(meta["threshold"]),
-                       meta.get("crop", "full"), bool(meta.get("align", True)), Path(path))
+        raise ModelFileError(
+            f"{Path(path).with_suffix('.json')}: missing or has no threshold; "
+            "person models are saved with one by `facetransfer transfer`"
+        )
+    return PersonModel(
+        model,
+        meta.get("person", Path(path).stem),
+        float(meta["threshold"]),
+        meta.get("crop", "full"),
+        bool(meta.get("align", True)),
+        Path(path),
+    )
 
 
 def _prepare_face(face: np.ndarray, size: int, crop: str) -> np.ndarray:
@@ -262,8 +310,9 @@ def predict_photo(person: PersonModel, path) -> dict:
         batch = np.stack([_prepare_face(c, person.size, person.crop) for c in crops])
         probs = scores(person.model, batch)
         for box, p in zip(boxes, probs, strict=True):
-            result["faces"].append({"box": box, "probability": float(p),
-                                    "is_person": bool(p >= person.threshold)})
+            result["faces"].append(
+                {"box": box, "probability": float(p), "is_person": bool(p >= person.threshold)}
+            )
         result["probability"] = float(probs.max())
         result["is_person"] = bool(probs.max() >= person.threshold)
     return result

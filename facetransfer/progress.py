@@ -24,8 +24,9 @@ def progress_bar(iterable, total: int | None = None, desc: str = "", enabled: bo
 def setup_logging(verbose: bool = False) -> None:
     """Concise by default (warnings and our own INFO lines), everything with verbose."""
     level = logging.DEBUG if verbose else logging.INFO
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr, force=True)
+    logging.basicConfig(
+        level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr, force=True
+    )
     if not verbose:
         for noisy in ("tensorflow", "absl", "h5py", "matplotlib", "PIL"):
             logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -20,8 +20,11 @@ class DataSource:
     kind: str  # "celeba" (real CelebA), "photos" (the user's own) or "synthetic" (drawn default)
 
     def __str__(self) -> str:
-        what = {"celeba": "real CelebA", "photos": "your photos",
-                "synthetic": "embedded default (drawn faces)"}[self.kind]
+        what = {
+            "celeba": "real CelebA",
+            "photos": "your photos",
+            "synthetic": "embedded default (drawn faces)",
+        }[self.kind]
         return f"{what} at {self.root}"
 
 
@@ -31,8 +34,9 @@ def _looks_like_celeba(root: Path) -> bool:
     )
 
 
-def resolve_celeba(celeba_dir=None, paths: Paths | None = None, synthetic_size: str = "default",
-                   seed: int = 0) -> DataSource:
+def resolve_celeba(
+    celeba_dir=None, paths: Paths | None = None, synthetic_size: str = "default", seed: int = 0
+) -> DataSource:
     """`celeba_dir` if given (it must hold CelebA), else data/celeba if present, else the drawn
     default in data/synthetic/celeba, generated now if missing."""
     paths = paths or Paths()
@@ -61,12 +65,14 @@ def make_synthetic_celeba(paths: Paths, size: str = "default", seed: int = 0) ->
 
     n_identities, per_identity = SYNTHETIC_SIZES[size]
     root = paths.synthetic / f"celeba-{size}-seed{seed}"
-    return synthetic.make_celeba(root, n_identities=n_identities,
-                                 images_per_identity=per_identity, seed=seed)
+    return synthetic.make_celeba(
+        root, n_identities=n_identities, images_per_identity=per_identity, seed=seed
+    )
 
 
-def resolve_fotos(fotos_dir=None, person: str = "paco", paths: Paths | None = None,
-                  seed: int = 0) -> DataSource:
+def resolve_fotos(
+    fotos_dir=None, person: str = "paco", paths: Paths | None = None, seed: int = 0
+) -> DataSource:
     """The user's photos folder if it holds the person (either layout), else drawn photos of a
     drawn person, generated into data/synthetic/fotos."""
     from facetransfer.fotos import has_person

@@ -173,7 +173,8 @@ _EYE_RGB = (
     (122, 96, 52),
     (112, 122, 132),
 )
-_LIPSTICKS = ((185, 22, 45), (212, 72, 112), (135, 30, 62), (222, 84, 72))
+# Deep, saturated shades, far from any natural lip colour so that the label is visible.
+_LIPSTICKS = ((192, 14, 40), (226, 48, 120), (122, 18, 56), (232, 38, 30))
 _EYESHADOWS = ((120, 70, 140), (70, 90, 150), (110, 70, 50), (60, 55, 60), (170, 90, 110))
 _HATS = (
     (190, 35, 40),
@@ -300,7 +301,8 @@ def _hair_colour(rng: np.random.Generator, male: bool, young: bool) -> str:
     # Gray hair only on older people (CelebA: 23% of older men, 7.5% of older women).
     if not young and rng.random() < (0.23 if male else 0.075):
         return "gray"
-    weights = (0.42, 0.26, 0.04, 0.0, 0.28) if male else (0.25, 0.30, 0.30, 0.0, 0.15)
+    # Order of HAIR_COLOURS: black, brown, blond, gray (drawn above), red (none of CelebA's four).
+    weights = (0.42, 0.2, 0.03, 0.0, 0.35) if male else (0.24, 0.26, 0.27, 0.0, 0.23)
     return _pick(rng, HAIR_COLOURS, weights)
 
 
@@ -324,7 +326,7 @@ def random_identity(rng: np.random.Generator, identity_id: int) -> FaceIdentity:
     texture = _pick(
         rng, ("straight", "wavy", "curly"), (0.26, 0.15, 0.59) if male else (0.2, 0.48, 0.32)
     )
-    bald = bool(male and rng.random() < 0.055)
+    bald = bool(male and rng.random() < 0.06)
     chubby = bool(rng.random() < _rate("Chubby", male))
     double_chin = bool(rng.random() < (0.5 if chubby else (0.045 if male else 0.004)))
     if male:
@@ -365,7 +367,7 @@ def random_identity(rng: np.random.Generator, identity_id: int) -> FaceIdentity:
         bushy_brows=bool(rng.random() < _rate("Bushy_Eyebrows", male)),
         arched_brows=bool(rng.random() < _rate("Arched_Eyebrows", male)),
         beard=beard,
-        sideburns=bool(male and (beard.startswith("full") or rng.random() < 0.07)),
+        sideburns=bool(male and rng.random() < (0.6 if beard.startswith("full") else 0.03)),
         lip_rgb=_natural_lips(skin),
         makeup=makeup,
         p_bags=_habit(rng, _rate("Bags_Under_Eyes", male), 1.0),
@@ -375,7 +377,7 @@ def random_identity(rng: np.random.Generator, identity_id: int) -> FaceIdentity:
         p_earrings=_habit(rng, _rate("Wearing_Earrings", male), 1.0),
         p_necklace=_habit(rng, _rate("Wearing_Necklace", male), 1.0),
         p_necktie=_habit(rng, _rate("Wearing_Necktie", male), 1.0),
-        p_lipstick=(0.98 if makeup else 0.45) if not male else 0.0,
+        p_lipstick=(0.98 if makeup else 0.3) if not male else 0.0,
         p_rosy=_habit(rng, _rate("Rosy_Cheeks", male), 1.0) if not male else 0.0,
         p_stubble=(0.35 if beard != "none" else 0.2) if male else 0.0,
         p_shaved=0.08 if beard != "none" else 0.0,
@@ -385,7 +387,7 @@ def random_identity(rng: np.random.Generator, identity_id: int) -> FaceIdentity:
 def _natural_lips(skin: tuple[int, int, int]) -> tuple[int, int, int]:
     """Unpainted lips: the skin, darker and redder."""
     r, g, b = skin
-    return _rgb((r * 0.82 + 18, g * 0.6, b * 0.62))
+    return _rgb((r * 0.85 + 10, g * 0.68, b * 0.7))
 
 
 def make_identities(n: int, seed: int = 0) -> list[FaceIdentity]:
@@ -398,16 +400,17 @@ def make_identities(n: int, seed: int = 0) -> list[FaceIdentity]:
 def person_identity(person: str = "paco", seed: int = 0) -> FaceIdentity:
     """The person of :func:`make_fotos`: never one of :func:`make_identities`' people.
 
-    Drawn from its own random stream, keyed by the name, with an id above CelebA's 10,177.
+    Drawn from its own random stream, keyed by the name, with an id (10,000,000 and up) that no
+    dataset of make_celeba's (at most 999,999 identities) can hold.
     """
     key = zlib.crc32(person.encode("utf-8"))
     rng = np.random.default_rng([seed, _STREAM_PERSON, key])
-    return random_identity(rng, 20_000 + key % 10_000)
+    return random_identity(rng, 10_000_000 + key % 1_000_000)
 
 
 def _other_identities(n: int, seed: int) -> list[FaceIdentity]:
     rng = np.random.default_rng([seed, _STREAM_OTHERS])
-    return [random_identity(rng, 30_000 + i) for i in range(n)]
+    return [random_identity(rng, 20_000_000 + i) for i in range(n)]
 
 
 def sample_attributes(identity: FaceIdentity, rng: np.random.Generator) -> dict[str, bool]:
@@ -435,7 +438,8 @@ def sample_attributes(identity: FaceIdentity, rng: np.random.Generator) -> dict[
             "Pale_Skin": ident.pale,
             "Bald": ident.bald,
             "Receding_Hairline": ident.receding,
-            "Bangs": ident.bangs if u[7] >= 0.1 else not ident.bangs and u[8] < 0.1,
+            # A fringe most days for those who wear one, rarely for the others.
+            "Bangs": bool(u[7] < (0.9 if ident.bangs else 0.02)),
             "Straight_Hair": texture == "straight",
             "Wavy_Hair": texture == "wavy",
             "Chubby": ident.chubby,
@@ -444,7 +448,7 @@ def sample_attributes(identity: FaceIdentity, rng: np.random.Generator) -> dict[
             "Big_Nose": ident.big_nose,
             "Pointy_Nose": ident.pointy_nose,
             "Big_Lips": ident.big_lips,
-            "Narrow_Eyes": ident.narrow_eyes if u[9] >= 0.1 else bool(u[8] < 0.05),
+            "Narrow_Eyes": bool(u[9] < (0.9 if ident.narrow_eyes else 0.02)),
             "Bushy_Eyebrows": ident.bushy_brows,
             "Arched_Eyebrows": ident.arched_brows,
             "Bags_Under_Eyes": bool(u[10] < ident.p_bags),
@@ -479,6 +483,7 @@ def _reconcile(attrs: dict[str, bool], identity: FaceIdentity) -> dict[str, bool
     """Rules that keep labels true to the picture.
 
     - Bald: no hair colour, bangs, texture or receding line (there is no hair to show them).
+    - Bangs hide the hairline, so a fringe and a receding hairline never go together.
     - A hat hides the top of the head: no Bald, Bangs or Receding_Hairline; with short hair the
       hair is hidden, so no hair colour or texture either. Longer hair shows below the hat.
     - Women have no beard, stubble, sideburns or mustache; men wear no lipstick or heavy makeup.
@@ -488,6 +493,8 @@ def _reconcile(attrs: dict[str, bool], identity: FaceIdentity) -> dict[str, bool
     if attrs["Bald"]:
         for name in (*HAIR_COLOUR_ATTRIBUTES.values(), "Bangs", "Straight_Hair", "Wavy_Hair"):
             attrs[name] = False
+        attrs["Receding_Hairline"] = False
+    if attrs["Bangs"]:
         attrs["Receding_Hairline"] = False
     if attrs["Wearing_Hat"]:
         attrs["Bald"] = attrs["Bangs"] = attrs["Receding_Hairline"] = False
@@ -555,7 +562,7 @@ class _Photo:
     blur: float
     noise_seed: int
     strands: np.ndarray  # (24,) in [0, 1)
-    stubble: np.ndarray  # (2, 220) in [0, 1)
+    stubble: np.ndarray  # (2, 420) in [0, 1)
     fringe: np.ndarray  # (14,) in [0, 1)
     gaze: tuple[float, float]
     mouth_gap: float
@@ -564,7 +571,9 @@ class _Photo:
 
 def _photo(rng: np.random.Generator) -> _Photo:
     u = rng.random(20)
-    background = rng.uniform(35, 225, 3)[None, None, :] + rng.normal(0, 22, (3, 4, 3))
+    # Muted, like rooms and walls: a grey level plus a moderate colour cast, varying smoothly.
+    cast = rng.uniform(-1.0, 1.0, 3) * rng.uniform(8.0, 50.0)
+    background = rng.uniform(45, 215) + cast[None, None, :] + rng.normal(0, 16, (3, 4, 3))
     return _Photo(
         angle=float(np.clip(rng.normal(0, 3.5), -8, 8)),
         shift=(float(rng.uniform(-3, 3)), float(rng.uniform(-3, 3))),
@@ -591,7 +600,7 @@ def _photo(rng: np.random.Generator) -> _Photo:
         blur=float(1.8 + u[13] * 1.0),
         noise_seed=int(rng.integers(2**31)),
         strands=rng.random(24),
-        stubble=rng.random((2, 220)),
+        stubble=rng.random((2, 420)),
         fringe=rng.random(14),
         gaze=(float(u[14] * 1.6 - 0.8), float(u[15] * 1.0 - 0.5)),
         mouth_gap=float(4.5 + u[16] * 2.5),
@@ -679,6 +688,8 @@ def _face_geometry(identity: FaceIdentity, attrs: dict[str, bool], photo: _Photo
     width = 43.0 * identity.face_width
     chin = 111.0 + 68.0 * identity.face_length
     jaw = identity.jaw
+    if attrs["Male"] != identity.male:  # the label decides: a square jaw for men
+        jaw = 2.8 if attrs["Male"] else 2.2
     if attrs["Chubby"]:
         width *= 1.13
         jaw = 2.0
@@ -707,10 +718,20 @@ def _hair_rgb_for(identity: FaceIdentity, attrs: dict[str, bool]) -> tuple[int, 
     return identity.hair_rgb if identity.hair_colour == "red" else _HAIR_RGB["red"]
 
 
+def _skin_for(identity: FaceIdentity, pale: bool) -> tuple[int, int, int]:
+    """The person's skin, or the nearest one that agrees with the Pale_Skin label."""
+    if pale == identity.pale:
+        return identity.skin
+    return _PALE_SKIN if pale else _rgb(_SKIN_TONES[0])
+
+
 def _draw_background(photo: _Photo) -> Image.Image:
+    """The supersampled canvas: a smooth, muted wall with a few soft shapes on it."""
     size = ((CROP_WIDTH + 2 * MARGIN) * SCALE, (CROP_HEIGHT + 2 * MARGIN) * SCALE)
     grid = Image.fromarray(photo.background.astype(np.uint8), "RGB")
-    canvas = grid.resize(size, Image.Resampling.BICUBIC)
+    # Smooth at half size, then doubled: the canvas is halved again before anyone sees it.
+    half = (size[0] // SCALE, size[1] // SCALE)
+    canvas = grid.resize(half, Image.Resampling.BILINEAR).resize(size, Image.Resampling.NEAREST)
     pen = _Pen(canvas)
     for row in photo.clutter:  # soft shapes: a door frame, a window, a poster
         if row[0] < 0.5:
@@ -721,7 +742,8 @@ def _draw_background(photo: _Photo) -> Image.Image:
     return canvas
 
 
-def _draw_clothes(pen: _Pen, face: _Face, attrs: dict[str, bool], photo: _Photo, neck_rgb) -> None:
+def _draw_neckline(pen: _Pen, face: _Face, attrs: dict[str, bool], photo: _Photo, neck_rgb) -> None:
+    """What shows at the neck: a round neckline, or shirt, collar and tie; a necklace."""
     cx = face.cx
     if attrs["Wearing_Necktie"]:
         # Jacket open over a light shirt, collar points, knot and blade.
@@ -773,26 +795,23 @@ def _draw_back_hair(
     left_x -= _wavy(ys, photo.strands[1], amplitude, period)
     right = np.stack([right_x, ys], axis=1)
     left = np.stack([left_x, ys], axis=1)[::-1]
-    outline = np.concatenate([top, right, left])
-    pen.polygon(outline, fill=hair)
+    pen.polygon(np.concatenate([top, right, left]), fill=hair)
     dark = _shade(hair, 0.72, 150) if sum(hair) > 150 else _shade((60, 56, 56), 1.0, 120)
-    for i in range(10):  # strands down the sides
-        side = -1.0 if i % 2 else 1.0
-        x0 = face.cx + side * (face.half_width + 2 + photo.strands[i + 2] * (spread - 2))
-        yy = np.linspace(face.cy - 20, bottom - 4, 10)
-        xx = (
-            x0
-            + side * 2.0 * (yy - yy[0]) / (bottom - yy[0])
-            + _wavy(yy, photo.strands[i], amplitude * 0.8, period)
-        )
-        pen.line(np.stack([xx, yy], axis=1), fill=dark, width=1.0)
+    inner = face.half_width + 1.0
+    for i in range(10):  # strands down the sides, kept between the face and the hair's edge
+        where = 0.2 + 0.65 * photo.strands[i + 2]
+        if i % 2:
+            xs = face.cx - inner - where * (face.cx - inner - left_x)
+        else:
+            xs = face.cx + inner + where * (right_x - face.cx - inner)
+        pen.line(np.stack([xs, ys], axis=1)[:-1], fill=dark, width=1.0)
 
 
 def _hairline(face: _Face, receding: bool, xs: np.ndarray) -> np.ndarray:
     """Height of the hairline across the forehead; a receding one rises at the temples."""
     d = np.clip(np.abs(xs - face.cx) / face.width_at(100.0), 0.0, 1.0)
     if receding:
-        return 58.0 + 9.0 * np.exp(-((d / 0.16) ** 2)) + 42.0 * d**4
+        return 55.0 + 12.0 * np.exp(-((d / 0.14) ** 2)) + 45.0 * d**4
     return 69.0 + 31.0 * d**3
 
 
@@ -882,7 +901,7 @@ def _draw_hat(pen: _Pen, face: _Face, photo: _Photo) -> None:
         pen.rounded(face.cx - w - 1, y - 12, face.cx + w + 1, y - 5, 1, fill=_shade(colour, 0.45))
 
 
-def _draw_ears(pen: _Pen, face: _Face, skin, attrs: dict[str, bool], photo: _Photo) -> None:
+def _draw_ears(pen: _Pen, face: _Face, skin) -> None:
     for side in (-1.0, 1.0):
         x = face.cx + side * (face.half_width - 0.5) - face.turn * 0.3
         pen.ellipse(x, 121.0, 6.5, 14.0, fill=_shade(skin, 0.94))
@@ -926,8 +945,11 @@ def _mouth_shape(face: _Face, attrs: dict[str, bool], photo: _Photo):
 
 
 def _draw_beard(pen: _Pen, face: _Face, attrs, identity: FaceIdentity, photo: _Photo) -> None:
-    # Beards keep the person's own colour, a little darker than the hair on the head.
-    colour = _shade(identity.hair_rgb, 0.8)
+    # Beards keep the person's colour, a little darker than the hair; dyed hair leaves it auburn.
+    if identity.hair_colour == "red":
+        colour = _BROW_RGB["red"]
+    else:
+        colour = _shade(identity.hair_rgb, 0.8)
     x, base, gap, upper, lower = _mouth_shape(face, attrs, photo)
     lip_bottom = float((base + gap + lower).max())
     mx = float(x[8])
@@ -950,8 +972,7 @@ def _draw_beard(pen: _Pen, face: _Face, attrs, identity: FaceIdentity, photo: _P
             fill=(70, 72, 85, 70),
         )
         dots = _stubble_dots(face, photo, mx, half, float(base[8]), lip_bottom)
-        for px, py in dots:
-            pen.ellipse(px, py, 0.45, 0.45, fill=(40, 40, 48, 160))
+        pen.draw.point(_Pen.flat(dots), fill=(35, 35, 42, 170))  # single fine hairs
     if full:
         pen.polygon(region, fill=colour)
     if attrs["Sideburns"]:
@@ -959,13 +980,16 @@ def _draw_beard(pen: _Pen, face: _Face, attrs, identity: FaceIdentity, photo: _P
             xo = face.cx + side * (face.width_at(99.0) + 0.5)
             xb = face.cx + side * (face.half_width - 0.5)
             pen.polygon(
-                [(xo, 97), (xo - side * 7, 97), (xb - side * 6.5, 132), (xb + side * 0.5, 134)],
+                [(xo, 97), (xo - side * 7, 97), (xb - side * 4.0, 133), (xb + side * 0.5, 135)],
                 fill=colour,
             )
-    if attrs["Goatee"]:
-        top = lip_bottom + 1.5
-        bottom = face.chin - 1.0
-        pen.ellipse(mx, (top + bottom) / 2, 11.0, (bottom - top) / 2 + 1.0, fill=colour)
+    if attrs["Goatee"]:  # a tuft under the lip widening into a beard over the chin
+        top = lip_bottom + 1.0
+        chin = _lower_face(face, grow=1.5, y_from=face.cy)
+        chin = chin[np.abs(chin[:, 0] - mx) < 12.0][::-1]  # right to left round the chin
+        shoulder = max(top + 3.0, face.chin - 11.0)
+        tuft = [(mx - 3.5, top), (mx + 3.5, top), (mx + 12.0, shoulder)]
+        pen.polygon(np.concatenate([np.array(tuft), chin, [(mx - 12.0, shoulder)]]), fill=colour)
     if attrs["Mustache"]:
         d = np.linspace(-1.15, 1.15, 13)
         xs = mx + d * half
@@ -1018,11 +1042,11 @@ def _draw_eyes(pen: _Pen, face: _Face, identity: FaceIdentity, attrs, photo: _Ph
         if attrs["Heavy_Makeup"]:
             pen.ellipse(ex + side * 1.0, ey - 4.5, 10.5, 5.5, fill=(*photo.eyeshadow, 150))
         if attrs["Bags_Under_Eyes"]:
-            pen.ellipse(ex, ey + 5.5, 8.0, 3.0, fill=_shade(skin, 0.7, 110))
+            pen.ellipse(ex, ey + 6.0, 8.5, 3.5, fill=_shade(skin, 0.6, 150))
             pen.line(
-                [(ex - 6.5, ey + 7.5), (ex, ey + 9.0), (ex + 6.5, ey + 7.5)],
-                fill=_shade(skin, 0.55, 150),
-                width=0.9,
+                [(ex - 7.5, ey + 8.0), (ex, ey + 10.0), (ex + 7.5, ey + 8.0)],
+                fill=_shade(skin, 0.45, 190),
+                width=1.1,
             )
         pen.ellipse(
             ex, ey - ry - 2.5, 8.5, 2.0, outline=_shade(skin, 0.7, 120), width=0.7
@@ -1043,7 +1067,7 @@ def _draw_eyes(pen: _Pen, face: _Face, identity: FaceIdentity, attrs, photo: _Ph
                 fill=(30, 20, 20),
                 width=1.3,
             )
-        if not identity.male:  # lashes at the outer corner
+        if not attrs["Male"]:  # lashes at the outer corner
             for k in range(3):
                 a = np.pi * (1.55 + side * (0.12 + 0.1 * k))
                 x0, y0 = ex + 8.0 * math.cos(a), ey + (ry + 0.3) * math.sin(a)
@@ -1061,7 +1085,7 @@ def _draw_eyes(pen: _Pen, face: _Face, identity: FaceIdentity, attrs, photo: _Ph
 
 def _draw_brows(pen: _Pen, face: _Face, identity: FaceIdentity, attrs) -> None:
     colour = _BROW_RGB[identity.hair_colour]
-    width = 4.6 if attrs["Bushy_Eyebrows"] else (2.6 if identity.male else 1.9)
+    width = 4.6 if attrs["Bushy_Eyebrows"] else (2.6 if attrs["Male"] else 1.9)
     for side in (-1.0, 1.0):
         ex = face.cx + side * face.eye_dx + face.turn
         s = np.linspace(0.0, 1.0, 9)  # inner end to outer end
@@ -1078,39 +1102,48 @@ def _draw_brows(pen: _Pen, face: _Face, identity: FaceIdentity, attrs) -> None:
 
 
 def _draw_nose(pen: _Pen, face: _Face, attrs, skin) -> None:
-    tip_x = face.cx + face.turn * 1.4
-    tip_y = 136.0
-    shadow = _shade(skin, 0.62, 140)
+    """Bridge shading, tip and nostril wings; a big nose is wider, longer and deeper shaded."""
     big = attrs["Big_Nose"]
-    wing = 7.8 if big else 5.0
-    pen.line(
-        [(face.cx + face.turn * 0.6 - 3.5, 112.0), (tip_x - 4.0, tip_y - 6.0)],
-        fill=_shade(skin, 0.8, 90),
-        width=1.0,
-    )
+    tip_x = face.cx + face.turn * 1.4
+    tip_y = 137.5 if big else 136.0
+    wing = 9.5 if big else 5.2
+    depth = 5.5 if big else 3.2
+    shadow = _shade(skin, 0.6, 150)
+    root_x = face.cx + face.turn * 0.6
+    for side in (-1.0, 1.0) if big else (-1.0,):  # shading down the sides of the bridge
+        pen.line(
+            [(root_x + side * 3.5, 114.0), (tip_x + side * (wing - 3.0), tip_y - 6.0)],
+            fill=_shade(skin, 0.78, 100),
+            width=1.6 if big else 1.0,
+        )
+    if big:  # the wide base of the nose in shadow
+        pen.ellipse(tip_x, tip_y + 1.0, wing + 1.0, depth, fill=_shade(skin, 0.82, 110))
     if attrs["Pointy_Nose"]:
+        # A narrow ridge ending in a sharp, lowered tip: highlight down the ridge, a shadowed
+        # wedge beside it and a V outline under the point.
+        pen.line(
+            [(tip_x - 0.5, 117.0), (tip_x - 0.5, tip_y - 1.0)],
+            fill=_shade(skin, 1.2, 150),
+            width=1.4,
+        )
         pen.polygon(
-            [(tip_x - 3.0, tip_y - 5.0), (tip_x + 3.0, tip_y - 5.0), (tip_x, tip_y + 4.5)],
-            fill=_shade(skin, 0.85, 120),
+            [(tip_x + 1.0, tip_y - 13.0), (tip_x + 4.5, tip_y - 1.0), (tip_x, tip_y + 5.5)],
+            fill=_shade(skin, 0.62, 170),
         )
         pen.line(
-            [(tip_x - 3.5, tip_y - 1.0), (tip_x, tip_y + 4.5), (tip_x + 3.5, tip_y - 1.0)],
-            fill=shadow,
-            width=1.0,
+            [(tip_x - 4.0, tip_y - 1.5), (tip_x, tip_y + 5.5), (tip_x + 4.0, tip_y - 1.5)],
+            fill=_shade(skin, 0.5, 200),
+            width=1.2,
         )
     else:
-        pen.ellipse(tip_x, tip_y, wing * 0.6, 4.5 if big else 3.2, fill=_shade(skin, 1.05, 150))
-    # Nostril wings and nostrils.
+        pen.ellipse(tip_x, tip_y, wing * 0.55, depth, fill=_shade(skin, 1.06, 150))
     t = np.linspace(0.2, np.pi - 0.2, 12)
-    wings = np.stack([tip_x + wing * np.cos(t), tip_y + (4.5 if big else 3.0) * np.sin(t)], axis=1)
-    pen.line(wings, fill=shadow, width=1.3 if big else 1.0)
+    wings = np.stack([tip_x + wing * np.cos(t), tip_y + depth * np.sin(t)], axis=1)
+    pen.line(wings, fill=shadow, width=1.5 if big else 1.0)
     for side in (-1.0, 1.0):
+        nostril_x = tip_x + side * wing * 0.45
         pen.ellipse(
-            tip_x + side * wing * 0.45,
-            tip_y + 2.5,
-            2.0 if big else 1.5,
-            1.2,
-            fill=(60, 35, 30, 190),
+            nostril_x, tip_y + depth - 0.6, 2.4 if big else 1.5, 1.3, fill=(60, 35, 30, 190)
         )
 
 
@@ -1133,7 +1166,7 @@ def _draw_mouth(pen: _Pen, face: _Face, attrs, identity: FaceIdentity, photo: _P
             teeth = np.concatenate(
                 [
                     np.stack([x[inner], base[inner]], 1),
-                    np.stack([x[inner][::-1], (base + gap * 0.55)[inner][::-1]], 1),
+                    np.stack([x[inner][::-1], (base + gap * 0.45)[inner][::-1]], 1),
                 ]
             )
             pen.polygon(teeth, fill=(242, 240, 232))
@@ -1150,15 +1183,18 @@ def _draw_mouth(pen: _Pen, face: _Face, attrs, identity: FaceIdentity, photo: _P
 
 
 def _draw_age(pen: _Pen, face: _Face, skin) -> None:
-    line = _shade(skin, 0.65, 110)
-    for y in (79.0, 85.0):
-        t = np.linspace(-1, 1, 9)
-        pen.line(np.stack([face.cx + 15 * t, y + 1.5 * t**2], 1), fill=line, width=0.7)
+    """Forehead lines, folds from nose to mouth, lines under the eyes: an older face."""
+    line = _shade(skin, 0.55, 160)
+    t = np.linspace(-1, 1, 9)
+    for y, half in ((76.0, 13.0), (82.0, 16.0), (88.0, 14.0)):
+        pen.line(np.stack([face.cx + half * t, y + 1.5 * t**2], 1), fill=line, width=0.9)
     for side in (-1.0, 1.0):
         x0 = face.cx + face.turn * 1.4 + side * 9.0
         pen.line(
-            [(x0, 139.0), (x0 + side * 4.0, 147.0), (x0 + side * 6.5, 156.0)], fill=line, width=0.8
+            [(x0, 139.0), (x0 + side * 4.5, 147.0), (x0 + side * 7.0, 157.0)], fill=line, width=1.1
         )
+        ex = face.cx + side * face.eye_dx + face.turn
+        pen.line([(ex - 6.0, face.eye_y + 7.0), (ex + 6.0, face.eye_y + 7.0)], fill=line, width=0.7)
 
 
 def render_face(
@@ -1176,7 +1212,7 @@ def render_face(
     attrs = {name: bool(attributes.get(name, False)) for name in ATTRIBUTE_NAMES}
     photo = _photo(rng)
     face = _face_geometry(identity, attrs, photo)
-    skin = _PALE_SKIN if attrs["Pale_Skin"] and not identity.pale else identity.skin
+    skin = _skin_for(identity, attrs["Pale_Skin"])
     skin = _shade(skin, photo.skin_jitter)
     neck = _shade(skin, 0.84)
     hair = _hair_rgb_for(identity, attrs)
@@ -1188,16 +1224,19 @@ def render_face(
     pen = _Pen(canvas)
     _draw_clothes_and_hair(pen, face, identity, attrs, photo, neck, hair, texture, has_hair)
     if attrs["Double_Chin"]:
-        pen.ellipse(face.cx, face.chin + 2.5, face.half_width * 0.5, 8.0, fill=_shade(skin, 0.95))
-        t = np.linspace(0.35, np.pi - 0.35, 10)
-        crease = np.stack(
-            [face.cx + face.half_width * 0.42 * np.cos(t), face.chin + 7.0 * np.sin(t)], 1
-        )
-        pen.line(crease, fill=_shade(skin, 0.68, 150), width=0.9)
-    _draw_ears(pen, face, skin, attrs, photo)
+        # A second, fuller curve below the chin, with a crease under each.
+        pen.ellipse(face.cx, face.chin + 3.5, face.half_width * 0.62, 10.0, fill=_shade(skin, 0.95))
+        t = np.linspace(0.3, np.pi - 0.3, 12)
+        for rx, ry in ((0.5, 5.0), (0.58, 12.0)):
+            crease = np.stack(
+                [face.cx + face.half_width * rx * np.cos(t), face.chin + ry * np.sin(t)], 1
+            )
+            pen.line(crease, fill=_shade(skin, 0.66, 150), width=1.0)
+    _draw_ears(pen, face, skin)
     pen.polygon(face.outline(), fill=skin)
-    # Light from above: a soft shadow along the jaw and a highlight on the forehead.
-    pen.polygon(_lower_face(face, grow=0.0, y_from=150.0), fill=_shade(skin, 0.8, 60))
+    # Light from above: a soft shadow over the lower face (and a shine on a bald head).
+    for y_from in (146.0, 157.0, 167.0):  # stacked thin layers: a gradient, not an edge
+        pen.polygon(_lower_face(face, grow=0.0, y_from=y_from), fill=_shade(skin, 0.8, 24))
     if attrs["Bald"] and not hat:
         pen.ellipse(face.cx + 6, 56.0, 14.0, 8.0, fill=(255, 255, 255, 50))
     if not attrs["Young"]:
@@ -1237,7 +1276,7 @@ def _draw_clothes_and_hair(
     if has_hair and identity.hair_length != "short":
         _draw_back_hair(pen, face, identity, hair, photo, texture)
     pen.rounded(face.cx - 21, 140.0, face.cx + 21, 205.0, 6, fill=neck)
-    _draw_clothes(pen, face, attrs, photo, neck)
+    _draw_neckline(pen, face, attrs, photo, neck)
 
 
 def _draw_glasses(pen: _Pen, face: _Face, attrs, photo: _Photo) -> None:
@@ -1286,13 +1325,16 @@ def _draw_glasses(pen: _Pen, face: _Face, attrs, photo: _Photo) -> None:
 
 
 def _finish(canvas: Image.Image, attrs: dict[str, bool], photo: _Photo) -> Image.Image:
-    """Turn, shift and zoom for the pose; halve the size; light, noise and blur."""
+    """Halve the size; turn, shift and zoom for the pose; light, noise and blur."""
+    # Halving first (a box filter) and turning the small image costs a third of turning the
+    # large one, and the bilinear resampling softens little more than a camera does.
+    small = canvas.reduce(SCALE)
     angle = math.radians(photo.angle)
     cos, sin = math.cos(angle) / photo.zoom, math.sin(angle) / photo.zoom
-    pivot_x, pivot_y = 88.5 * SCALE, 111.0 * SCALE  # between the eyes, in the output's pixels
+    pivot_x, pivot_y = 88.5, 111.0  # between the eyes
     # Output pixel -> canvas pixel: undo zoom and turn about the pivot, then shift and add margin.
-    origin_x = (88.5 + MARGIN - photo.shift[0]) * SCALE
-    origin_y = (111.0 + MARGIN - photo.shift[1]) * SCALE
+    origin_x = pivot_x + MARGIN - photo.shift[0]
+    origin_y = pivot_y + MARGIN - photo.shift[1]
     matrix = (
         cos,
         -sin,
@@ -1301,22 +1343,27 @@ def _finish(canvas: Image.Image, attrs: dict[str, bool], photo: _Photo) -> Image
         cos,
         origin_y - sin * pivot_x - cos * pivot_y,
     )
-    posed = canvas.transform(
-        (CROP_WIDTH * SCALE, CROP_HEIGHT * SCALE),
-        Image.Transform.AFFINE,
-        matrix,
-        Image.Resampling.BILINEAR,
-    ).reduce(SCALE)
-    pixels = np.asarray(posed, dtype=np.float32)
-    ramp = 1.0 + photo.light_slope * (np.arange(CROP_WIDTH, dtype=np.float32) - 88.5) / 88.5
-    pixels = pixels * (photo.gain * ramp)[None, :, None] * photo.tint.astype(np.float32)
-    noise = (
-        np.random.default_rng(photo.noise_seed).normal(0.0, 2.5, pixels.shape).astype(np.float32)
+    posed = small.transform(
+        (CROP_WIDTH, CROP_HEIGHT), Image.Transform.AFFINE, matrix, Image.Resampling.BILINEAR
     )
-    image = Image.fromarray(np.clip(pixels + noise, 0, 255).astype(np.uint8), "RGB")
+    ramp = 1.0 + photo.light_slope * (np.arange(CROP_WIDTH, dtype=np.float32) - 88.5) / 88.5
+    light = (photo.gain * ramp)[:, None] * photo.tint.astype(np.float32)[None, :]  # (W, 3)
+    pixels = np.asarray(posed, dtype=np.float32) * light + _noise(photo.noise_seed)
+    image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB")
     if attrs["Blurry"]:
         image = image.filter(ImageFilter.GaussianBlur(photo.blur))
     return image
+
+
+_NOISE_SHAPE = (CROP_HEIGHT, CROP_WIDTH, 3)
+_NOISE_SIZE = CROP_HEIGHT * CROP_WIDTH * 3
+# Sensor noise: one fixed table, read from a per-photo offset; far cheaper than fresh normals.
+_NOISE_TABLE = np.random.default_rng(12345).normal(0.0, 2.5, 4 * _NOISE_SIZE).astype(np.float32)
+
+
+def _noise(seed: int) -> np.ndarray:
+    start = seed % (len(_NOISE_TABLE) - _NOISE_SIZE)
+    return _NOISE_TABLE[start : start + _NOISE_SIZE].reshape(_NOISE_SHAPE)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1387,7 +1434,7 @@ def make_celeba(root, n_identities: int = 60, images_per_identity: int = 20, see
     total = n_identities * images_per_identity
     if _celeba_is_complete(root, marker_path, params, total):
         return root
-    _prepare_image_folder(images, marker_path)
+    _prepare_folder(root, images, marker_path)
 
     identities = make_identities(n_identities, seed)
     order_rng = np.random.default_rng([seed, _STREAM_ORDER])
@@ -1438,17 +1485,23 @@ def _celeba_is_complete(root: Path, marker_path: Path, params: dict, total: int)
     return len(present) == total
 
 
-def _prepare_image_folder(images: Path, marker_path: Path) -> None:
-    """Make ``images`` ready for a fresh set: remove our old drawings, never someone's photos."""
-    if images.is_dir():
-        ours = [n for n in os.listdir(images) if _IMAGE_NAME.match(n)]
-        if ours and _read_marker(marker_path) is None:
+def _prepare_folder(root: Path, images: Path, marker_path: Path) -> None:
+    """Make ``root`` ready for a fresh set: remove our old drawings, never someone's data.
+
+    Without our marker, CelebA-named images or an attribute file mean the folder holds data
+    that make_celeba did not write (real CelebA, perhaps): that is an error, not a cache.
+    """
+    numbered = [n for n in os.listdir(images) if _IMAGE_NAME.match(n)] if images.is_dir() else []
+    if _read_marker(marker_path) is None:
+        labels = root / "list_attr_celeba.txt"
+        if numbered or labels.exists():
+            found = f"{len(numbered)} images in {images}" if numbered else str(labels)
             raise FileExistsError(
-                f"{images} holds {len(ours)} images that make_celeba did not write (no "
-                f"{marker_path.name}); refusing to overwrite them. Choose an empty folder."
+                f"{root} holds data that make_celeba did not write ({found}, and no "
+                f"{marker_path.name}); refusing to overwrite it. Choose an empty folder."
             )
-        for name in ours:
-            (images / name).unlink()
+    for name in numbered:
+        (images / name).unlink()
     images.mkdir(parents=True, exist_ok=True)
     # Written first (incomplete) so an interrupted run is recognised as ours next time.
     _write_marker(

@@ -63,12 +63,19 @@ def _write_json_atomically(path: Path, data: dict) -> None:
 class BestCheckpoint(keras.callbacks.Callback):
     """Keep the best model by a validation metric in `path` (.h5 + .keras + .json sidecar).
 
-    Unlike ModelCheckpoint it remembers the best value across runs: a rerun that ends worse than the
-    model already on disk leaves that model in place (unless `replace_worse`), and it writes atomically.
+    Unlike ModelCheckpoint it remembers the best value across runs: a rerun that ends worse than
+    the model already on disk leaves that model in place (unless `replace_worse`), and it writes
+    atomically.
     """
 
-    def __init__(self, path, monitor: str = "val_loss", mode: str = "min",
-                 replace_worse: bool = False, metadata: dict | None = None):
+    def __init__(
+        self,
+        path,
+        monitor: str = "val_loss",
+        mode: str = "min",
+        replace_worse: bool = False,
+        metadata: dict | None = None,
+    ):
         super().__init__()
         self.path = Path(path).with_suffix(".h5")
         self.monitor = monitor
@@ -90,8 +97,13 @@ class BestCheckpoint(keras.callbacks.Callback):
             return
         self.best = float(value)
         save_model_atomically(self.model, self.path)
-        record = {"monitor": self.monitor, "value": self.best, "epoch": epoch + 1,
-                  "logs": {k: float(v) for k, v in (logs or {}).items()}, **self.metadata}
+        record = {
+            "monitor": self.monitor,
+            "value": self.best,
+            "epoch": epoch + 1,
+            "logs": {k: float(v) for k, v in (logs or {}).items()},
+            **self.metadata,
+        }
         _write_json_atomically(self.path.with_suffix(".json"), record)
         self.saved_epochs.append(epoch + 1)
 
@@ -115,10 +127,22 @@ def _history_from_csv(path: Path) -> dict[str, list[float]]:
     return {c: frame[c].astype(float).tolist() for c in frame.columns if c != "epoch"}
 
 
-def fit(model, train_ds, val_ds, epochs: int, checkpoint, logs_dir, monitor: str = "val_loss",
-        mode: str = "min", resume: bool = True, replace_worse: bool = False,
-        early_stopping: int | None = None, metadata: dict | None = None, verbose="auto",
-        extra_callbacks=()) -> FitResult:
+def fit(
+    model,
+    train_ds,
+    val_ds,
+    epochs: int,
+    checkpoint,
+    logs_dir,
+    monitor: str = "val_loss",
+    mode: str = "min",
+    resume: bool = True,
+    replace_worse: bool = False,
+    early_stopping: int | None = None,
+    metadata: dict | None = None,
+    verbose="auto",
+    extra_callbacks=(),
+) -> FitResult:
     """Train `model`, logging to `logs_dir` for TensorBoard, keeping the best epoch in `checkpoint`.
 
     When `resume`, an interrupted run of the same checkpoint name continues from its last completed
@@ -147,15 +171,19 @@ def fit(model, train_ds, val_ds, epochs: int, checkpoint, logs_dir, monitor: str
         *extra_callbacks,
     ]
     if early_stopping:
-        callbacks.append(keras.callbacks.EarlyStopping(monitor, patience=early_stopping,
-                                                       mode=mode, restore_best_weights=False))
+        callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor, patience=early_stopping, mode=mode, restore_best_weights=False
+            )
+        )
     start = time.perf_counter()
-    model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks,
-              verbose=verbose)
+    model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks, verbose=verbose)
     seconds = time.perf_counter() - start
     shutil.rmtree(backup, ignore_errors=True)  # finished: the next run starts afresh
     if best.best is not None and not best.saved_epochs:
-        log.warning("%s kept: this run never beat its %s of %.4f", checkpoint.name, monitor,
-                    best.best)
-    return FitResult(_history_from_csv(history_csv), checkpoint, Path(logs_dir), resumed_from,
-                     best.best, seconds)
+        log.warning(
+            "%s kept: this run never beat its %s of %.4f", checkpoint.name, monitor, best.best
+        )
+    return FitResult(
+        _history_from_csv(history_csv), checkpoint, Path(logs_dir), resumed_from, best.best, seconds
+    )

@@ -48,8 +48,9 @@ def test_unreadable_files_are_named_and_skipped(tmp_path):
     paths = _write_faces(tmp_path / "img", 3)
     broken = tmp_path / "img" / "broken.jpg"
     broken.write_bytes(b"this is not a jpeg")
-    cache = dataset.build_cache([paths[0], broken, paths[1]], 32, tmp_path / "cache",
-                                progress=False)
+    cache = dataset.build_cache(
+        [paths[0], broken, paths[1]], 32, tmp_path / "cache", progress=False
+    )
     assert cache.ok.tolist() == [True, False, True]
     assert cache.images.shape[0] == 2
     assert len(cache.skipped) == 1 and "broken.jpg" in cache.skipped[0][0]

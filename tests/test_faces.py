@@ -149,9 +149,20 @@ def test_small_image_is_upscaled_for_detection(detector, real_faces):
     assert np.linalg.norm(found[0].landmarks - expected, axis=1).max() < 4
 
 
-def test_blank_image_has_no_face(detector):
+def test_blank_image_has_no_face_and_folder_lists_it(detector, tmp_path):
     crop, found = align_image(np.full((200, 200, 3), 128, dtype=np.uint8))
     assert crop is None and found == []
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    Image.new("RGB", (200, 200), (128, 128, 128)).save(photos / "blank.png")
+    (photos / "broken.jpg").write_bytes(b"")
+    (photos / ".DS_Store").write_bytes(b"junk")
+    manifest = align_folder(photos, tmp_path / "aligned", progress=False)
+    assert list(manifest["source"]) == [str(photos / "blank.png"), str(photos / "broken.jpg")]
+    assert list(manifest["status"]) == ["no_face", "error"]
+    assert "empty" in manifest["reason"].iloc[1] and manifest["crop"].isna().all()
+    assert list(manifest["n_faces"]) == [0, 0]
 
 
 def two_faces_side_by_side(paths) -> np.ndarray:
@@ -164,13 +175,12 @@ def two_faces_side_by_side(paths) -> np.ndarray:
     return np.asarray(canvas)
 
 
-def test_align_folder_statuses_and_largest_of_two_faces(detector, real_faces, tmp_path):
+def test_align_folder_uses_the_largest_of_two_faces(detector, real_faces, tmp_path):
     photos = tmp_path / "photos"
     photos.mkdir()
     Image.fromarray(two_faces_side_by_side(real_faces)).save(photos / "pair.png")
     Image.new("RGB", (200, 200), (128, 128, 128)).save(photos / "blank.png")
     (photos / "broken.jpg").write_bytes(b"")
-    (photos / ".DS_Store").write_bytes(b"junk")
 
     manifest = align_folder(photos, tmp_path / "aligned", progress=False)
     assert list(manifest["source"]) == [

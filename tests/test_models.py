@@ -60,8 +60,9 @@ def test_h5_round_trip_gives_identical_predictions(tmp_path, arch, size):
     path = tmp_path / "m.h5"
     model.save(path)
     loaded = keras.models.load_model(path, compile=False)
-    np.testing.assert_allclose(loaded.predict(images, verbose=0), model.predict(images, verbose=0),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        loaded.predict(images, verbose=0), model.predict(images, verbose=0), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_seed_transfer_works_on_a_loaded_h5_base(tmp_path):

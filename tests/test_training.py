@@ -102,8 +102,12 @@ def test_sigkill_mid_training_resumes_from_last_completed_epoch(tmp_path):
     script = tmp_path / "train.py"
     script.write_text(RESUMABLE)
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    proc = subprocess.Popen([sys.executable, str(script), str(tmp_path), "2"],
-                            stdout=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(tmp_path), "2"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     epochs_seen = 0
     deadline = time.time() + 120
     for line in proc.stdout:
@@ -117,8 +121,13 @@ def test_sigkill_mid_training_resumes_from_last_completed_epoch(tmp_path):
     proc.wait()
     assert (tmp_path / ".resume" / "m").exists()
 
-    done = subprocess.run([sys.executable, str(script), str(tmp_path), "0"], capture_output=True,
-                          text=True, env=env, timeout=180)
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path), "0"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     last = [ln for ln in done.stdout.splitlines() if ln.startswith("RESUMED_FROM")][-1].split()
     resumed_from, epochs = int(last[1]), int(last[3])

@@ -9,9 +9,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
-SETUP = '''\
-from pathlib import Path
-
+SETUP = """\
 import numpy as np
 import pandas as pd
 from IPython.display import display
@@ -23,9 +21,9 @@ from facetransfer.progress import setup_logging
 setup_logging()
 paths = Paths(data=data_dir, models=models_dir, logs=logs_dir, reports=reports_dir)
 figures = paths.reports / "figures"
-'''
+"""
 
-COMMON_PARAMS = '''\
+COMMON_PARAMS = """\
 celeba_dir = None          # your CelebA folder (official or Kaggle layout); None: data/celeba, else drawn faces
 synthetic_size = "default"  # size of the drawn default data: "tiny" (CI) or "default"
 limit = None               # at most this many training images (None: all)
@@ -34,7 +32,7 @@ data_dir = None            # None: data/
 models_dir = None          # None: models/
 logs_dir = None            # None: logs/
 reports_dir = None         # None: reports/
-'''
+"""
 
 
 def code(source: str, tags=None):
@@ -50,7 +48,7 @@ def md(source: str):
 
 def nb01():
     return [
-        md('''
+        md("""
 # 01 · CelebA preprocessing
 
 Reads CelebA's labels (the official `.txt` files or Kaggle's `.csv`), looks at how often each of the
@@ -60,14 +58,18 @@ faces with their labels, and decodes every image once into the cache that `02_at
 
 With no CelebA in `data/celeba` (and no `celeba_dir`), it generates the embedded default: drawn faces in
 CelebA's layout, so every cell runs offline.
-'''),
-        code(COMMON_PARAMS + '''\
+"""),
+        code(
+            COMMON_PARAMS
+            + """\
 image_size = 192           # the seed's input size
 crop = "full"              # "full": whole 178x218 crop squashed square (the seed's); "face": central square
-''', tags=["parameters"]),
+""",
+            tags=["parameters"],
+        ),
         code(SETUP),
         md("## The data"),
-        code('''\
+        code("""\
 from facetransfer.celeba import load_celeba
 from facetransfer.sources import resolve_celeba
 
@@ -76,25 +78,25 @@ print("Using:", source)
 celeba = load_celeba(source.root, limit=limit, seed=seed)
 print(celeba.describe())
 celeba.attributes.head()
-'''),
-        md('''
+"""),
+        md("""
 ## How often each attribute occurs
 
 Most attributes are rare (or, like `No_Beard`, almost always present), so a model that always answers
 "no" is already right most of the time.
-'''),
-        code('''\
+"""),
+        code("""\
 rates = celeba.attributes.mean()
 fig = plots.attribute_frequencies(rates, title=f"Attribute frequencies ({source.kind})")
-plots.save_figure(fig, figures / "01_attribute_frequencies.png")
-'''),
-        md('''
+plots.save_figure(fig, figures / "01_attribute_frequencies.png");
+"""),
+        md("""
 ## The majority-class baseline
 
 The commoner value of each attribute is learned on the training split and scored on every split.
 Every attribute accuracy in the next notebook is shown beside this number.
-'''),
-        code('''\
+"""),
+        code("""\
 from facetransfer.evaluate import majority_accuracy, majority_baseline
 
 train_labels = celeba.split("train").to_numpy()
@@ -106,9 +108,9 @@ baseline = pd.DataFrame({
 baseline.insert(0, "majority_answer", np.where(majority == 1, "yes", "no"))
 display(baseline.round(3))
 print("mean majority-class accuracy:", baseline[["train", "validation", "test"]].mean().round(4).to_dict())
-'''),
+"""),
         md("## Faces and their labels"),
-        code('''\
+        code("""\
 from facetransfer.images import read_rgb, resize
 
 shown = ["Male", "Smiling", "Eyeglasses", "Wearing_Hat", "Blond_Hair", "Black_Hair", "No_Beard", "Bangs"]
@@ -117,27 +119,27 @@ sample = celeba.attributes.sample(min(12, len(celeba.attributes)), random_state=
 faces = np.stack([resize(read_rgb(p), (178, 218)) for p in celeba.paths(sample.index)])
 titles = [", ".join(a for a in shown if row[a]) or "-" for _, row in sample.iterrows()]
 fig = plots.image_grid(faces, titles, ncols=6, title="Faces with some of their attributes")
-plots.save_figure(fig, figures / "01_faces.png")
-'''),
-        md('''
+plots.save_figure(fig, figures / "01_faces.png");
+"""),
+        md("""
 ## The image cache
 
 Each image is decoded and resized once into a uint8 array on disk, keyed by the files, the size and the
 crop; `02_attribute_cnn` reads it memory-mapped. Re-running this cell reuses it.
-'''),
-        code('''\
+"""),
+        code("""\
 from facetransfer.attributes import load_attribute_data
 
 data = load_attribute_data(celeba, image_size, paths.cache, crop)
 print("images per split:", data.counts(), f"at {image_size}x{image_size}, crop {crop!r}")
 print(f"{len(data.skipped)} unreadable images skipped")
-'''),
+"""),
     ]
 
 
 def nb02():
     return [
-        md('''
+        md("""
 # 02 · The attribute CNN
 
 The seed's network, exactly: input 192x192x3, six `Conv2D(32, 3, relu)` + `MaxPooling2D` blocks,
@@ -146,8 +148,10 @@ seed compared them, each trained with its own TensorBoard run (`logs/02_attribut
 H5 in `models/`. Then an improved network is trained on the same data for comparison.
 
 Open TensorBoard beside it: `make tensorboard` (or `tensorboard --logdir logs`).
-'''),
-        code(COMMON_PARAMS + '''\
+"""),
+        code(
+            COMMON_PARAMS
+            + """\
 image_size = 192           # the seed's input size
 crop = "full"              # the seed's: the whole crop squashed square
 epochs = 30                # the seed trained each config 30 epochs
@@ -157,9 +161,11 @@ train_improved = True      # also train the improved architecture
 improved_epochs = 15
 improved_image_size = 128
 improved_crop = "face"
-''', tags=["parameters"]),
+""",
+            tags=["parameters"],
+        ),
         code(SETUP),
-        code('''\
+        code("""\
 from facetransfer.attributes import (attribute_report, load_attribute_data, train_attribute_model,
                                      tuned_thresholds)
 from facetransfer.celeba import load_celeba
@@ -174,17 +180,17 @@ print("Using:", source)
 celeba = load_celeba(source.root, limit=limit, seed=seed)
 data = load_attribute_data(celeba, image_size, paths.cache, crop)
 print("images per split:", data.counts())
-'''),
-        md('''
+"""),
+        md("""
 ## The seed's architecture
 
 At 192x192 the six conv + pool blocks shrink the image to a **1x1x32** map: the dense head sees 32
 numbers about the whole face. The summary must show 56,520 parameters.
-'''),
-        code('''\
+"""),
+        code("""\
 seed_cnn(image_size).summary()
-'''),
-        md('''
+"""),
+        md("""
 ## Three compile configs, kept as the seed had them
 
 | config | optimizer | loss |
@@ -202,8 +208,8 @@ attribute (a sigmoid each), which is what Model 1 means to do.
 The seed also left `Dense(40)` without an activation while its losses expect probabilities, and it
 judged the result by binary accuracy without comparing it to the majority baseline. Those faults stay
 here, on purpose, so the comparison is the seed's.
-'''),
-        code('''\
+"""),
+        code("""\
 histories, reports, summaries = {}, {}, {}
 for config in configs:
     print(SEED_CONFIGS[config].description)
@@ -215,36 +221,36 @@ for config in configs:
     reports[config] = attribute_report(best, data, "test")
     summaries[config] = summarize_attributes(reports[config])
     print(f"  saved {result.checkpoint}, TensorBoard run {logs}")
-'''),
-        code('''\
+"""),
+        code("""\
 fig = plots.training_curves(histories, metrics=["loss", "binary_accuracy"],
                             title="The seed's three configs")
-plots.save_figure(fig, figures / "02_training_curves.png")
-'''),
-        md('''
+plots.save_figure(fig, figures / "02_training_curves.png");
+"""),
+        md("""
 ## How they compare, on the test split
 
 Mean accuracy at a 0.5 threshold, mean balanced accuracy (the mean of the rates on positives and on
 negatives: 0.5 for a model that always answers the same), and the majority-class baseline of the same
 split. A model is only learning if it beats the baseline.
-'''),
-        code('''\
+"""),
+        code("""\
 comparison = pd.DataFrame(summaries).T[["mean_accuracy", "mean_balanced_accuracy",
                                         "mean_majority_accuracy", "n_better_than_majority"]]
 display(comparison.round(4))
 best_config = comparison["mean_accuracy"].idxmax()
 fig = plots.attribute_accuracy_vs_baseline(reports[best_config],
                                            title=f"Seed {best_config}: per-attribute test accuracy")
-plots.save_figure(fig, figures / "02_seed_accuracy_vs_baseline.png")
-'''),
-        md('''
+plots.save_figure(fig, figures / "02_seed_accuracy_vs_baseline.png");
+"""),
+        md("""
 ## The improved network
 
 BatchNorm, global average pooling and a 128-d embedding layer, trained with binary cross-entropy on
 logits (40 independent answers), at 128x128 on the face-centred crop. Its accuracy is reported at 0.5
 and, for balanced accuracy, with per-attribute thresholds chosen on the validation split.
-'''),
-        code('''\
+"""),
+        code("""\
 if train_improved:
     improved_data = load_attribute_data(celeba, improved_image_size, paths.cache, improved_crop)
     logs = run_dir(paths.logs, "02_attribute_cnn", "improved")
@@ -258,16 +264,16 @@ if train_improved:
     summaries["improved"]["mean_balanced_accuracy"] = summarize_attributes(tuned)["mean_balanced_accuracy"]
     fig = plots.attribute_accuracy_vs_baseline(reports["improved"],
                                                title="Improved: per-attribute test accuracy")
-    plots.save_figure(fig, figures / "02_improved_accuracy_vs_baseline.png")
+    plots.save_figure(fig, figures / "02_improved_accuracy_vs_baseline.png");
 display(pd.DataFrame(summaries).T[["mean_accuracy", "mean_balanced_accuracy",
                                    "mean_majority_accuracy"]].round(4))
-'''),
+"""),
     ]
 
 
 def nb03():
     return [
-        md('''
+        md("""
 # 03 · Transfer: recognise one person
 
 Loads an attribute model from `models/`, freezes it, and trains a small head to answer "is this photo
@@ -279,11 +285,14 @@ strangers are.
 Photos: `fotos/<person>/` (plus, optionally, `fotos/others/`), or the seed's layout
 `fotos/{train,validation,test}/{<person>,no <person>}`. Without `others`, negatives are CelebA faces of
 many people. Without any photos, a drawn person is generated.
-'''),
-        code('''\
+"""),
+        code(
+            """\
 person = "paco"            # the folder name of the person's photos
 fotos_dir = None           # None: fotos/, else the drawn default person
-''' + COMMON_PARAMS + '''\
+"""
+            + COMMON_PARAMS
+            + """\
 base_model = "auto"        # an attribute model in models/, or "auto": the best seed config
 head = "auto"              # "seed" head (Dense(128, sigmoid) + Dense(1)), "embedding", or auto
 epochs = 150               # the seed's
@@ -294,12 +303,15 @@ learning_rate = 1e-3
 negatives = 200            # CelebA faces drawn as negatives when there is no others/ folder
 target_false_accept = 0.01
 align = "auto"             # detect and align faces: "auto" (yes for real photos), "yes", "no"
-''', tags=["parameters"]),
+""",
+            tags=["parameters"],
+        ),
         code(SETUP),
-        code('''\
+        code("""\
 from facetransfer import person as person_lib
 from facetransfer.attributes import best_checkpoint
 from facetransfer.celeba import load_celeba
+from facetransfer.evaluate import roc_curve
 from facetransfer.fotos import describe_split, split_fotos
 from facetransfer.sources import resolve_celeba, resolve_fotos
 from facetransfer.training import run_dir
@@ -318,18 +330,18 @@ use_alignment = fotos.kind != "synthetic" if align == "auto" else align == "yes"
 if use_alignment:
     split = person_lib.align_photos(split, paths.data / "aligned" / person)
 display(describe_split(split, person))
-'''),
-        code('''\
+"""),
+        code("""\
 data = person_lib.load_person_data(split, int(base.input_shape[1]), crop, paths.cache)
 model = person_lib.build_person_model(base, head)
 model.summary()
-'''),
-        md('''
+"""),
+        md("""
 With the seed's head the summary shows **4,353 trainable parameters**: `Dense(128)` on the base's 32
 features (4,224) and `Dense(1)` (129). Augmentation (mirror, small turns, zoom, shifts, light) is done by
 Keras preprocessing layers, the replacement for the deprecated `ImageDataGenerator`.
-'''),
-        code('''\
+"""),
+        code("""\
 logs = run_dir(paths.logs, "03_transfer_learning", person)
 result = person_lib.train_person(
     model, data, epochs, out, logs, optimizer, learning_rate, loss, batch_size,
@@ -338,27 +350,25 @@ result = person_lib.train_person(
               "image_size": int(base.input_shape[1])})
 fig = plots.training_curves({person: result.history}, metrics=["loss", "auc"],
                             title="Transfer head")
-plots.save_figure(fig, figures / "03_training_curves.png")
-'''),
-        md('''
+plots.save_figure(fig, figures / "03_training_curves.png");
+"""),
+        md("""
 ## On the test photos
 
 Every number states how many photos of the person and of others it used. "Acceptance" is the share
 of the person's photos accepted; "false accept" the share of strangers accepted, at the threshold
 chosen on validation.
-'''),
-        code('''\
+"""),
+        code("""\
 report = result.report
 display(pd.Series({k: v for k, v in report.items() if k != "confusion_matrix"}).to_frame(person))
-from facetransfer.evaluate import roc_curve
-
 fpr, tpr, _ = roc_curve(data.labels["test"], result.test_scores)
 fig = plots.roc(fpr, tpr, report["roc_auc"], (report["false_accept"], report["acceptance"]))
-plots.save_figure(fig, figures / "03_roc.png")
+plots.save_figure(fig, figures / "03_roc.png");
 fig = plots.confusion(np.array(report["confusion_matrix"]), labels=("others", person))
-plots.save_figure(fig, figures / "03_confusion.png")
-'''),
-        code('''\
+plots.save_figure(fig, figures / "03_confusion.png");
+"""),
+        code("""\
 from facetransfer.images import read_rgb, resize
 
 test_paths = data.paths["test"]
@@ -371,16 +381,19 @@ for i in order:
     titles.append(f"{person if said else 'unknown'} {result.test_scores[i]:.2f}")
     colors.append("green" if right else "red")
 fig = plots.image_grid(faces, titles, colors, ncols=6, title="Test photos: decision and probability")
-plots.save_figure(fig, figures / "03_test_predictions.png")
+plots.save_figure(fig, figures / "03_test_predictions.png");
 print(f"saved {out} with threshold {result.threshold:.4f}")
-'''),
+"""),
     ]
 
 
 def write(name, cells):
     notebook = new_notebook(cells=cells)
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                       "language": "python"}
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     notebook.metadata["language_info"] = {"name": "python"}
     NOTEBOOKS.mkdir(exist_ok=True)
     nbformat.write(notebook, NOTEBOOKS / f"{name}.ipynb")

@@ -1,0 +1,98 @@
+"""The CLI end to end on tiny drawn data: prepare, train-attributes, transfer, predict."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from facetransfer import cli
+
+
+@pytest.mark.parametrize("command", ["prepare", "train-attributes", "transfer", "predict"])
+def test_every_subcommand_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main([command, "--help"])
+    assert exit_info.value.code == 0
+    assert "usage: facetransfer " + command in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    root = tmp_path_factory.mktemp("project")
+    common = ["--data-dir", str(root / "data"), "--synthetic-size", "tiny"]
+    return root, common
+
+
+@pytest.mark.slow
+def test_prepare_train_transfer_predict(project, capsys):
+    root, common = project
+    dirs = ["--models-dir", str(root / "models"), "--logs-dir", str(root / "logs")]
+
+    assert cli.main(["prepare", *common]) == 0
+    out = capsys.readouterr().out
+    assert "majority-class baseline" in out
+
+    assert cli.main(["train-attributes", *common, *dirs, "--epochs", "1"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["checkpoint"].endswith("seed_model2.h5")
+    assert 0.0 <= summary["mean_accuracy"] <= 1.0
+    assert (root / "models" / "seed_model2.keras").exists()
+    assert list((root / "logs" / "train-attributes").glob("model2-*"))
+
+    base = root / "models" / "seed_model2.h5"
+    out_model = root / "models" / "paco.h5"
+    assert (
+        cli.main(
+            [
+                "transfer",
+                *common,
+                *dirs,
+                "--base",
+                str(base),
+                "--epochs",
+                "2",
+                "--out",
+                str(out_model),
+            ]
+        )
+        == 0
+    )
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["n_person"] > 0 and report["n_others"] > 0
+    assert 0.0 <= report["roc_auc"] <= 1.0
+    meta = json.loads(out_model.with_suffix(".json").read_text())
+    assert meta["person"] == "paco" and "threshold" in meta
+
+    photos = sorted((root / "data" / "synthetic").glob("fotos-paco-seed0/paco/*.jpg"))[:2]
+    assert photos
+    assert cli.main(["predict", "--model", str(out_model), "--json", *map(str, photos)]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
+    assert len(lines) == 2
+    for line in lines:
+        assert set(line) >= {"path", "faces", "probability", "is_person"}
+        assert line["probability"] == max(f["probability"] for f in line["faces"])
+        assert line["is_person"] == (line["probability"] >= meta["threshold"])
+
+    assert cli.main(["predict", "--model", str(out_model), str(photos[0])]) == 0
+    path, probability, decision = capsys.readouterr().out.strip().split("\t")
+    assert path == str(photos[0]) and decision in {"paco", "unknown"}
+    float(probability)
+
+
+def test_predict_with_a_corrupt_model_is_a_clear_error(tmp_path, capsys):
+    broken = tmp_path / "paco.h5"
+    broken.write_bytes(b"not an h5 file")
+    assert cli.main(["predict", "--model", str(broken), str(tmp_path)]) == 2
+    assert "not a readable Keras model" in capsys.readouterr().err
+
+
+def test_transfer_with_a_person_model_as_base_is_a_clear_error(tmp_path, capsys):
+    import keras
+
+    model = keras.Sequential(
+        [keras.Input((192, 192, 3)), keras.layers.Flatten(name="x"), keras.layers.Dense(1)]
+    )
+    model.save(tmp_path / "wrong.h5")
+    assert cli.main(["transfer", "--base", str(tmp_path / "wrong.h5")]) == 2
+    assert "not an attribute base" in capsys.readouterr().err
