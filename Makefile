@@ -8,9 +8,9 @@ EXECUTED := notebooks/executed
 # Notebook sizes: demo runs the whole pipeline on the drawn default data in a few minutes;
 # ci is the tiniest run that still executes every cell.
 DEMO_PARAMS := -p epochs 4 -p improved_epochs 4
-DEMO_TRANSFER := -p epochs 60
+DEMO_TRANSFER := -p seed_epochs 60 -p improved_epochs 30
 CI_PARAMS := -p synthetic_size tiny -p epochs 1 -p improved_epochs 1
-CI_TRANSFER := -p synthetic_size tiny -p epochs 2
+CI_TRANSFER := -p synthetic_size tiny -p seed_epochs 2 -p improved_epochs 2
 
 .PHONY: venv demo test notebooks-ci tensorboard lint clean-notebooks
 
@@ -28,6 +28,7 @@ demo: venv
 	$(PAPERMILL) notebooks/01_celeba_preprocessing.ipynb $(EXECUTED)/01_celeba_preprocessing.ipynb
 	$(PAPERMILL) notebooks/02_attribute_cnn.ipynb $(EXECUTED)/02_attribute_cnn.ipynb $(DEMO_PARAMS)
 	$(PAPERMILL) notebooks/03_transfer_learning.ipynb $(EXECUTED)/03_transfer_learning.ipynb $(DEMO_TRANSFER)
+	$(PAPERMILL) notebooks/04_predict.ipynb $(EXECUTED)/04_predict.ipynb
 	@echo "Executed notebooks: $(EXECUTED)/  models: models/  TensorBoard: make tensorboard"
 
 test: venv

@@ -79,33 +79,37 @@ def _load_celeba(args, paths: Paths):
 
 def cmd_prepare(args) -> int:
     from facetransfer.attributes import load_attribute_data
+    from facetransfer.evaluate import majority_accuracy
 
     paths = _paths(args)
-    source, celeba = _load_celeba(args, paths)
+    _, celeba = _load_celeba(args, paths)
     print(celeba.describe())
     data = load_attribute_data(celeba, args.image_size, paths.cache, args.crop or "full")
     majority = data.majority
-    import numpy as np
-
-    from facetransfer.evaluate import majority_accuracy
-
     for split, labels in data.labels.items():
         acc = majority_accuracy(labels, majority).mean() if len(labels) else float("nan")
         print(f"{split}: {len(labels)} images; majority-class baseline mean accuracy {acc:.4f}")
     if data.skipped:
         print(f"skipped {len(data.skipped)} unreadable images")
-    np.set_printoptions(precision=3)
     return 0
 
 
 def cmd_train_attributes(args) -> int:
-    from facetransfer.attributes import attribute_report, load_attribute_data, train_attribute_model
+    from facetransfer.attributes import (
+        attribute_report,
+        load_attribute_data,
+        train_attribute_model,
+        tuned_thresholds,
+    )
     from facetransfer.evaluate import summarize_attributes
     from facetransfer.training import run_dir
 
     paths = _paths(args)
-    size = args.image_size or (192 if args.arch == "seed" else 128)
-    crop = args.crop or ("full" if args.arch == "seed" else "face")
+    seed_arch = args.arch == "seed"
+    size = args.image_size or (192 if seed_arch else 128)
+    crop = args.crop or ("full" if seed_arch else "face")
+    epochs = args.epochs or (30 if seed_arch else 12)
+    batch_size = args.batch_size or (32 if seed_arch else 64)
     _, celeba = _load_celeba(args, paths)
     data = load_attribute_data(celeba, size, paths.cache, crop)
     print(f"images: {data.counts()} at {size}px, crop {crop}", file=sys.stderr)
@@ -115,19 +119,22 @@ def cmd_train_attributes(args) -> int:
         data,
         args.arch,
         args.config,
-        args.epochs,
+        epochs,
         paths.models,
         logs,
-        args.batch_size,
+        batch_size,
         args.learning_rate,
         args.seed,
         resume=not args.no_resume,
         verbose=2 if args.verbose else "auto",
+        identity_weight=args.identity_weight,
     )
     from facetransfer.person import load_model_file
 
     best = load_model_file(result.checkpoint)
     summary = summarize_attributes(attribute_report(best, data, "test"))
+    tuned = attribute_report(best, data, "test", tuned_thresholds(best, data))
+    summary["mean_balanced_accuracy_tuned"] = summarize_attributes(tuned)["mean_balanced_accuracy"]
     print(
         json.dumps(
             {
@@ -149,9 +156,7 @@ def cmd_transfer(args) -> int:
     from facetransfer.training import run_dir
 
     paths = _paths(args)
-    base_path = Path(args.base)
-    base = person_mod.load_model_file(base_path, expect="attributes")
-    base_meta = person_mod.model_metadata(base_path)
+    person_mod.load_model_file(args.base, expect="attributes")  # fail early on a wrong file
     fotos = resolve_fotos(args.fotos, args.person, paths, args.seed)
     print(f"photos: {fotos}", file=sys.stderr)
     celeba = None
@@ -159,43 +164,18 @@ def cmd_transfer(args) -> int:
         source = resolve_celeba(args.celeba_dir, paths, args.synthetic_size, args.seed)
         celeba = load_celeba(source.root, seed=args.seed)
     out = Path(args.out or paths.models / f"{args.person}.h5")
-    frame = split_fotos(
-        fotos.root,
-        args.person,
-        celeba,
-        args.negatives,
-        seed=args.seed,
-        manifest=out.with_suffix(".split.csv"),
-    )
+    frame = split_fotos(fotos.root, args.person, celeba, args.negatives, seed=args.seed,
+                        manifest=out.with_suffix(".split.csv"))
     align = (fotos.kind != "synthetic") if args.align == "auto" else args.align == "yes"
     if align:
         frame = person_mod.align_photos(frame, paths.data / "aligned" / args.person)
-    crop = base_meta.get("crop", "full")
-    size = int(base.input_shape[1])
-    data = person_mod.load_person_data(frame, size, crop, paths.cache)
     print(describe_split(frame, args.person).to_string(), file=sys.stderr)
-    model = person_mod.build_person_model(base, args.head)
-    logs = run_dir(paths.logs, "transfer", args.person)
-    result = person_mod.train_person(
-        model,
-        data,
-        args.epochs,
-        out,
-        logs,
-        args.optimizer,
-        args.learning_rate,
-        batch_size=args.batch_size,
-        target_false_accept=args.target_false_accept,
-        seed=args.seed,
-        verbose=2 if args.verbose else "auto",
-        metadata={
-            "person": args.person,
-            "base": str(base_path),
-            "crop": crop,
-            "align": align,
-            "image_size": size,
-        },
-    )
+    result, _, _ = person_mod.transfer(
+        args.base, frame, out, run_dir(paths.logs, "transfer", args.person), paths.cache,
+        args.person, args.head, args.epochs, args.optimizer, args.learning_rate,
+        batch_size=args.batch_size, target_false_accept=args.target_false_accept,
+        unfreeze_top=args.unfreeze_top, align=align, seed=args.seed,
+        verbose=2 if args.verbose else "auto")
     report = {k: v for k, v in result.report.items() if k != "confusion_matrix"}
     print(json.dumps({"model": str(out.with_suffix(".h5")), **report}, default=float))
     return 0
@@ -210,8 +190,17 @@ def cmd_predict(args) -> int:
     for item in args.photos:
         item = Path(item)
         photos += list_images(item) if item.is_dir() else [item]
+    counts = {"photos": 0, person.person: 0, "unknown": 0, "no face": 0, "unreadable": 0}
     for path in photos:
         result = predict_photo(person, path)
+        counts["photos"] += 1
+        if "error" in result:
+            counts["unreadable"] += 1
+            log.warning("skipped %s", result["error"])
+        elif result["probability"] is None:
+            counts["no face"] += 1
+        else:
+            counts[person.person if result["is_person"] else "unknown"] += 1
         if args.json:
             print(json.dumps(result))
         else:
@@ -223,6 +212,7 @@ def cmd_predict(args) -> int:
             from facetransfer.plots import annotate_photo
 
             annotate_photo(path, result, person.person, Path(args.out_dir))
+    print("summary: " + ", ".join(f"{k} {v}" for k, v in counts.items()), file=sys.stderr)
     return 0
 
 
@@ -251,8 +241,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="model2",
         help="the seed's compile config (seed architecture only)",
     )
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--epochs", type=int, default=None,
+                   help="default: 30 for the seed (as it trained), 12 for improved")
+    p.add_argument("--identity-weight", type=float, default=1.0,
+                   help="improved only: weight of the identity objective (0: attributes only); "
+                        "used when identity_CelebA.txt is present")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="default: 32 for the seed, 64 for improved")
     p.add_argument("--learning-rate", type=float, default=None)
     p.add_argument("--no-resume", action="store_true", help="start afresh even if interrupted")
     p.add_argument("--models-dir", type=Path, default=None)
@@ -267,10 +262,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--person", default="paco")
     p.add_argument("--out", type=Path, default=None, help="default: models/<person>.h5")
     p.add_argument("--head", choices=("auto", "seed", "embedding"), default="auto")
-    p.add_argument("--epochs", type=int, default=150)
+    p.add_argument("--epochs", type=int, default=None,
+                   help="default: 150 with the seed's head (as it trained), 40 on an embedding")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
-    p.add_argument("--learning-rate", type=float, default=1e-3)
+    p.add_argument("--learning-rate", type=float, default=None,
+                   help="default: 1e-3 with the seed's head, 1e-2 on an embedding "
+                        "(1e-4 with --unfreeze-top)")
+    p.add_argument("--unfreeze-top", action="store_true",
+                   help="improved base: also fine-tune its last block and embedding")
     p.add_argument(
         "--negatives",
         type=int,

@@ -229,3 +229,87 @@ def trainable_params(model) -> int:
 def input_size(model) -> int:
     """The square image side a model expects."""
     return int(model.input_shape[1])
+
+
+# ---------------------------------------------------------------------------------------------
+# Identity objective: an additive-margin softmax (CosFace) on the embedding, used only while
+# training. The saved base is the attribute model alone, so it loads without custom objects.
+
+
+@keras.saving.register_keras_serializable(package="facetransfer")
+class CosineClassifier(layers.Layer):
+    """Cosine similarity between the L2-normalised input and one learned direction per class."""
+
+    def __init__(self, n_classes: int, **kwargs):
+        super().__init__(**kwargs)
+        self.n_classes = n_classes
+
+    def build(self, input_shape):
+        self.centres = self.add_weight(
+            name="centres", shape=(input_shape[-1], self.n_classes),
+            initializer="glorot_uniform")
+
+    def call(self, inputs):
+        x = keras.ops.normalize(inputs, axis=-1)
+        w = keras.ops.normalize(self.centres, axis=0)
+        return keras.ops.matmul(x, w)
+
+    def get_config(self):
+        return {**super().get_config(), "n_classes": self.n_classes}
+
+
+@keras.saving.register_keras_serializable(package="facetransfer")
+class AdditiveMarginLoss(keras.losses.Loss):
+    """CosFace: cross-entropy on scale * (cos - margin at the true class). Faces of one person are
+    pulled within a margin of their centre and away from everyone else's. Labels < 0 mean "identity
+    unknown or too rare to learn" and add nothing."""
+
+    def __init__(self, margin: float = 0.35, scale: float = 30.0, name="additive_margin", **kw):
+        super().__init__(name=name, **kw)
+        self.margin = margin
+        self.scale = scale
+
+    def call(self, y_true, y_pred):
+        ops = keras.ops
+        labels = ops.cast(ops.reshape(y_true, (-1,)), "int32")
+        known = ops.cast(labels >= 0, y_pred.dtype)
+        safe = ops.maximum(labels, 0)
+        onehot = ops.one_hot(safe, ops.shape(y_pred)[-1], dtype=y_pred.dtype)
+        logits = self.scale * (y_pred - self.margin * onehot)
+        per_face = keras.losses.sparse_categorical_crossentropy(safe, logits, from_logits=True)
+        # mean over the faces whose identity is learned, not the whole batch
+        return per_face * known * ops.cast(ops.shape(known)[0], y_pred.dtype) / (
+            ops.sum(known) + 1e-6)
+
+    def get_config(self):
+        return {**super().get_config(), "margin": self.margin, "scale": self.scale}
+
+
+def with_identity_head(model, n_identities: int, identity_weight: float = 1.0,
+                       learning_rate: float = 2e-3, margin: float = 0.35, scale: float = 30.0):
+    """A training model sharing every layer of the improved `model`: its 40 attribute logits and
+    the cosine similarities of its embedding to `n_identities` identity centres. Saving `model`
+    at any time saves the shared weights without the identity head."""
+    embedding = model.get_layer("embedding").output
+    cosine = CosineClassifier(n_identities, name="identity")(embedding)
+    trainer = keras.Model(model.inputs[0], {"attribute_logits": model.output, "identity": cosine},
+                          name=f"{model.name}_with_identity")
+    trainer.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss={"attribute_logits": keras.losses.BinaryCrossentropy(from_logits=True),
+              "identity": AdditiveMarginLoss(margin, scale)},
+        loss_weights={"attribute_logits": 1.0, "identity": identity_weight},
+        metrics={"attribute_logits": [keras.metrics.BinaryAccuracy(name="binary_accuracy",
+                                                                   threshold=0.0)]},
+    )
+    return trainer
+
+
+def top_block_layers(base) -> set[str]:
+    """Names of the improved base's last conv block and embedding: what fine-tuning unfreezes."""
+    names = [layer.name for layer in base.layers]
+    blocks = sorted({n.split("_")[0] for n in names if n.startswith("block")})
+    if not blocks:
+        return set()
+    last = blocks[-1]
+    return {n for n in names if n.startswith(f"{last}_") or n.startswith("embedding")}

@@ -117,18 +117,32 @@ def load_person_data(
     return data
 
 
-def build_person_model(base, head: str = "auto"):
-    """The seed's head on a seed base, a logistic head on an improved base's embedding."""
+def build_person_model(base, head: str = "auto", unfreeze_top: bool = False):
+    """The seed's head on a seed base, a logistic head on an improved base's embedding.
+
+    `unfreeze_top` lets the improved base's last conv block and embedding learn too (train it at
+    a low learning rate); its BatchNorm statistics stay frozen, as few photos cannot re-estimate
+    them.
+    """
     from facetransfer import models
 
     names = {layer.name for layer in base.layers}
     if head == "auto":
         head = "embedding" if "embedding" in names else "seed"
     if head == "seed":
-        return models.seed_transfer_model(base)
-    if head == "embedding":
-        return models.embedding_transfer_model(base)
-    raise ValueError(f"unknown head {head!r}: expected 'auto', 'seed' or 'embedding'")
+        model = models.seed_transfer_model(base)
+    elif head == "embedding":
+        model = models.embedding_transfer_model(base)
+    else:
+        raise ValueError(f"unknown head {head!r}: expected 'auto', 'seed' or 'embedding'")
+    if unfreeze_top:
+        top = models.top_block_layers(base)
+        if not top:
+            raise ValueError("unfreeze_top needs the improved base (it has no top block to tune)")
+        base.trainable = True
+        for layer in base.layers:
+            layer.trainable = layer.name in top and "_bn" not in layer.name
+    return model
 
 
 def class_weights(labels: np.ndarray) -> dict[int, float]:
@@ -316,3 +330,33 @@ def predict_photo(person: PersonModel, path) -> dict:
         result["probability"] = float(probs.max())
         result["is_person"] = bool(probs.max() >= person.threshold)
     return result
+
+
+def transfer(base_path, frame: pd.DataFrame, out, logs_dir, cache_dir, person: str,
+             head: str = "auto", epochs: int | None = None, optimizer: str = "adam",
+             learning_rate: float | None = None, loss: str = "binary_crossentropy",
+             batch_size: int = 16, target_false_accept: float = 0.01, augment: bool = True,
+             unfreeze_top: bool = False, align: bool = False, seed: int = 0, verbose=0,
+             progress: bool = True):
+    """The whole transfer from a split of photos: load the base, read the photos at its input
+    size and crop, build and train the head, choose the threshold, save `out` (.h5, .keras,
+    .json with the threshold). Returns (PersonResult, PersonData, model). The notebooks, the CLI
+    and the benchmark all call this."""
+    base = load_model_file(base_path, expect="attributes")
+    crop = model_metadata(base_path).get("crop", "full")
+    size = int(base.input_shape[1])
+    data = load_person_data(frame, size, crop, cache_dir, progress=progress)
+    if head == "auto":
+        head = "embedding" if "embedding" in {layer.name for layer in base.layers} else "seed"
+    # The seed's head has 4,353 weights behind a sigmoid layer and learns slowly (the seed: 150
+    # epochs); a logistic unit on a normalised embedding converges in tens at a higher rate.
+    epochs = epochs or (150 if head == "seed" else 40)
+    if learning_rate is None:
+        learning_rate = 1e-3 if head == "seed" else (1e-4 if unfreeze_top else 1e-2)
+    model = build_person_model(base, head, unfreeze_top)
+    result = train_person(
+        model, data, epochs, out, logs_dir, optimizer, learning_rate, loss, batch_size,
+        target_false_accept, augment=augment, seed=seed, verbose=verbose,
+        metadata={"person": person, "base": str(base_path), "crop": crop, "align": align,
+                  "image_size": size, "head": head, "unfreeze_top": unfreeze_top})
+    return result, data, model

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
 import numpy as np
 import pandas as pd
 
@@ -124,10 +125,18 @@ def _history_dict(history) -> Mapping[str, Sequence[float]]:
     return getattr(history, "history", history)
 
 
+def _spans_decades(values: Sequence[np.ndarray], ratio: float = 30.0) -> bool:
+    """True when every value is positive and the largest is ``ratio`` times the smallest: on a
+    linear axis the small curves would be flat lines along the bottom."""
+    finite = np.concatenate([v[np.isfinite(v)] for v in values]) if values else np.array([])
+    return bool(finite.size and finite.min() > 0 and finite.max() / finite.min() >= ratio)
+
+
 def training_curves(
     histories: Mapping[str, Mapping[str, Sequence[float]]],
     metrics: Sequence[str] | None = None,
     title: str | None = None,
+    log_scale: bool | None = None,
 ) -> Figure:
     """One panel per metric; every config overlaid, train solid and validation dashed.
 
@@ -135,7 +144,8 @@ def training_curves(
     ``metrics`` picks the panels, e.g. ``("loss", "binary_accuracy")``; the default (None)
     plots every training metric found, since metric names depend on the compile config. A config
     lacking a metric is left out of that panel; a metric no config has is an error that lists the
-    ones available.
+    ones available. ``log_scale`` None puts a panel on a log axis when its values span more than
+    ~30x (the seed's Model 3 loss is ~100 times the others'); True or False forces it.
     """
     histories = {name: _history_dict(h) for name, h in histories.items()}
     if not histories:
@@ -151,6 +161,7 @@ def training_curves(
     )
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, metric in zip(axes[0], metrics, strict=True):
+        drawn = []
         for i, (name, history) in enumerate(histories.items()):
             color = colors[i % len(colors)]
             for key, style, split in ((metric, "-", "train"), (f"val_{metric}", "--", "val")):
@@ -158,8 +169,12 @@ def training_curves(
                     values = np.asarray(history[key], dtype=float)
                     epochs = np.arange(1, len(values) + 1)
                     ax.plot(epochs, values, style, color=color, label=f"{name} {split}")
+                    drawn.append(values)
+        if log_scale or (log_scale is None and _spans_decades(drawn)):
+            ax.set_yscale("log")
         ax.set_xlabel("epoch")
-        ax.set_title(metric)
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))  # whole epochs
+        ax.set_title(metric + (" (log scale)" if ax.get_yscale() == "log" else ""))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     if title:
@@ -302,3 +317,154 @@ def embedding_projection(
     ax.legend()
     ax.grid(alpha=0.3)
     return fig
+
+
+def heat_overlay(heatmap, alpha: float = 0.6, cmap: str = "inferno") -> np.ndarray:
+    """An RGBA image of a [0, 1] heatmap whose opacity grows with the heat: cold places stay
+    transparent, so the face shows through where the model does not look."""
+    heat = np.clip(np.asarray(heatmap, dtype=float), 0.0, 1.0)
+    rgba = matplotlib.colormaps[cmap](heat)
+    rgba[..., 3] = alpha * heat
+    return rgba
+
+
+def saliency_grid(
+    images,
+    heatmaps: Mapping[str, np.ndarray],
+    titles: Sequence[str] | None = None,
+    row_images: Mapping[str, np.ndarray] | None = None,
+    alpha: float = 0.6,
+    title: str | None = None,
+) -> Figure:
+    """Faces on the top row, then one row per model with its saliency map over each face.
+
+    ``images`` is (N, H, W, 3); ``heatmaps`` maps a row label (e.g. "attribute model: Smiling")
+    to (N, h, w) maps in [0, 1], as :func:`facetransfer.gradcam.gradcam` returns. A row whose
+    model read the faces differently (another crop) names its own images in ``row_images``
+    (label -> (N, h, w, 3)), so its map is drawn over what that model saw. A map of another size
+    than its image is stretched over the whole image. Bright and opaque is where the model looks;
+    a map that is bright everywhere says the layer cannot tell one place from another.
+    """
+    row_images = dict(row_images or {})
+    n = len(images)
+    if n == 0:
+        raise ValueError("saliency_grid got no images")
+    if not heatmaps:
+        raise ValueError("saliency_grid got no heatmaps")
+    unknown = set(row_images) - set(heatmaps)
+    if unknown:
+        raise ValueError(f"row_images names rows with no heatmaps: {sorted(unknown)}")
+    for label, maps in heatmaps.items():
+        under = row_images.get(label, images)
+        if len(maps) != n or len(under) != n:
+            raise ValueError(f"{label!r} has {len(maps)} heatmaps and {len(under)} images for {n}")
+    if titles is not None and len(titles) != n:
+        raise ValueError(f"got {len(titles)} titles for {n} images")
+    rows = 1 + len(heatmaps)
+    fig, axes = plt.subplots(
+        rows, n, figsize=(1.9 * n + 1.2, 2.1 * rows), squeeze=False, layout="constrained"
+    )
+    for col in range(n):
+        axes[0, col].imshow(np.asarray(images[col]))
+        if titles is not None:
+            axes[0, col].set_title(str(titles[col]), fontsize=8)
+        for row, (label, maps) in enumerate(heatmaps.items(), start=1):
+            image = np.asarray(row_images.get(label, images)[col])
+            height, width = image.shape[:2]
+            ax = axes[row, col]
+            ax.imshow(image)
+            ax.imshow(
+                heat_overlay(maps[col], alpha),
+                extent=(-0.5, width - 0.5, height - 0.5, -0.5),  # over the whole image
+                interpolation="bilinear",
+            )
+    for row, label in enumerate(["face", *heatmaps]):
+        axes[row, 0].set_ylabel(label, fontsize=9)
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(title or "Grad-CAM: where each model looks (bright = raises its score)")
+    return fig
+
+
+def _face_label(face: Mapping, person_name: str) -> str:
+    probability = face.get("probability")
+    name = person_name if face.get("is_person") else "unknown"
+    return name if probability is None else f"{name} {probability:.2f}"
+
+
+def annotate_photo(path, result: Mapping, person_name: str, out_dir, max_side: int = 1280):
+    """Draw each face box of a prediction on its photo and save ``<out_dir>/<stem>.png``.
+
+    ``result`` is :func:`facetransfer.person.predict_photo`'s dict: boxes are (x, y, w, h) in the
+    upright photo's pixels. Each box is labelled with ``person_name`` (red) or "unknown" (grey)
+    and its probability; a photo with no face says so in its title. The PNG's long side is at most
+    ``max_side`` pixels (and small photos are drawn at least 480 px, so the labels fit). Returns
+    the PNG's path, or None (with a warning) when the photo cannot be read.
+    """
+    import logging
+
+    from matplotlib.patches import Rectangle
+
+    from facetransfer.images import ImageReadError, read_rgb, resize
+
+    path = Path(path)
+    try:
+        image = read_rgb(path)
+    except ImageReadError as error:
+        logging.getLogger(__name__).warning("not annotated: %s", error)
+        return None
+    height, width = image.shape[:2]
+    if max(height, width) > max_side:  # shrink the pixels, not only the drawing: smaller PNGs
+        shrink = max_side / max(height, width)
+        image = resize(image, (max(1, round(width * shrink)), max(1, round(height * shrink))))
+    shown_side = min(max(max(height, width), 480), max_side)  # output pixels on the long side
+    dpi = 100
+    inches = shown_side / dpi
+    fig_w = inches * width / max(height, width)
+    fig_h = inches * height / max(height, width)
+    title_h = 0.35
+    # A Figure without pyplot: nothing accumulates when the CLI annotates a folder of photos.
+    fig = Figure(figsize=(fig_w, fig_h + title_h), dpi=dpi)
+    ax = fig.add_axes((0, 0, 1, fig_h / (fig_h + title_h)))
+    # Drawn in the photo's own coordinates, whatever size the pixels were shrunk to.
+    ax.imshow(image, extent=(0, width, height, 0), interpolation="antialiased")
+    ax.set_xlim(0, width)
+    ax.set_ylim(height, 0)
+    ax.set_axis_off()
+    points_per_pixel = 72 * inches / max(height, width)  # photo pixels -> font points
+    faces = list(result.get("faces") or [])
+    for face in faces:
+        x, y, w, h = (float(v) for v in face["box"])
+        color = PERSON_COLOR if face.get("is_person") else OTHERS_COLOR
+        ax.add_patch(Rectangle((x, y), w, h, fill=False, edgecolor=color, linewidth=2))
+        # Above the box, or inside its top edge when the box touches the top of the photo.
+        inside = y < 0.06 * height
+        ax.text(
+            x + 2,
+            y + 2 if inside else y - 2,
+            _face_label(face, person_name),
+            color="white",
+            fontsize=float(np.clip(w * points_per_pixel / 6, 7, 14)),
+            va="top" if inside else "bottom",
+            bbox={"facecolor": color, "edgecolor": "none", "pad": 1.5, "alpha": 0.85},
+            clip_on=True,
+        )
+    if not faces:
+        headline = "no face found"
+    elif result.get("is_person"):
+        headline = f"{person_name} ({result['probability']:.2f})"
+    else:
+        headline = f"unknown (best face {result['probability']:.2f})"
+    fig.text(
+        0.5,
+        1 - 0.5 * title_h / (fig_h + title_h),
+        f"{path.name}: {headline}",
+        ha="center",
+        va="center",
+        fontsize=9,
+    )
+    out = Path(out_dir) / f"{path.stem}.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=dpi, format="png")
+    return out

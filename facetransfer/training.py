@@ -75,9 +75,13 @@ class BestCheckpoint(keras.callbacks.Callback):
         mode: str = "min",
         replace_worse: bool = False,
         metadata: dict | None = None,
+        save_model=None,
     ):
         super().__init__()
         self.path = Path(path).with_suffix(".h5")
+        # What to save when the model being fitted carries training-only parts (an identity head):
+        # a model sharing its layers, so it always holds the current weights.
+        self.save_model = save_model
         self.monitor = monitor
         self.sign = 1.0 if mode == "min" else -1.0
         self.metadata = metadata or {}
@@ -96,7 +100,7 @@ class BestCheckpoint(keras.callbacks.Callback):
         if not self._better(float(value)):
             return
         self.best = float(value)
-        save_model_atomically(self.model, self.path)
+        save_model_atomically(self.save_model or self.model, self.path)
         record = {
             "monitor": self.monitor,
             "value": self.best,
@@ -142,11 +146,16 @@ def fit(
     metadata: dict | None = None,
     verbose="auto",
     extra_callbacks=(),
+    save_model=None,
+    hparams: dict | bool | None = None,
 ) -> FitResult:
     """Train `model`, logging to `logs_dir` for TensorBoard, keeping the best epoch in `checkpoint`.
 
     When `resume`, an interrupted run of the same checkpoint name continues from its last completed
     epoch (Keras' BackupAndRestore, kept under models/.resume/); a finished run starts afresh.
+    `save_model`, if given, is what the checkpoint saves instead of `model`.
+    `hparams` go to TensorBoard's HParams dashboard with the run's final metrics; None derives
+    them from the compiled model and `metadata`, False writes none.
     """
     checkpoint = Path(checkpoint).with_suffix(".h5")
     backup = checkpoint.parent / ".resume" / checkpoint.stem
@@ -161,7 +170,7 @@ def fit(
         history_csv.unlink(missing_ok=True)
     backup.mkdir(parents=True, exist_ok=True)
 
-    best = BestCheckpoint(checkpoint, monitor, mode, replace_worse, metadata)
+    best = BestCheckpoint(checkpoint, monitor, mode, replace_worse, metadata, save_model)
     callbacks = [
         keras.callbacks.BackupAndRestore(str(backup), double_checkpoint=True),
         best,
@@ -170,6 +179,10 @@ def fit(
         keras.callbacks.TerminateOnNaN(),
         *extra_callbacks,
     ]
+    if hparams is not False:
+        from facetransfer.tensorboard_logs import HParamsLogger
+
+        callbacks.append(HParamsLogger(logs_dir, hparams or None, metadata, monitor, mode))
     if early_stopping:
         callbacks.append(
             keras.callbacks.EarlyStopping(

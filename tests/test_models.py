@@ -70,3 +70,36 @@ def test_seed_transfer_works_on_a_loaded_h5_base(tmp_path):
     base = keras.models.load_model(tmp_path / "base.h5", compile=False)
     person = models.seed_transfer_model(base)
     assert models.trainable_params(person) == 4_353
+
+
+def test_additive_margin_loss_ignores_unknown_identities_and_rewards_the_margin():
+    loss = models.AdditiveMarginLoss(margin=0.35, scale=30.0)
+    cos = np.array([[0.9, 0.1, 0.0], [0.2, 0.8, 0.1], [0.5, 0.5, 0.5]], dtype="float32")
+    right = float(loss(np.array([[0], [1], [-1]]), cos))
+    wrong = float(loss(np.array([[2], [0], [-1]]), cos))
+    assert right < wrong
+    # a face with unknown identity (-1) adds nothing, whatever its cosines
+    alone = float(loss(np.array([[0], [1]]), cos[:2]))
+    assert right == pytest.approx(alone, rel=1e-5)
+    # the margin makes a correct answer cost more than plain softmax would
+    no_margin = float(models.AdditiveMarginLoss(margin=0.0)(np.array([[0], [1], [-1]]), cos))
+    assert right > no_margin
+
+
+def test_identity_head_trains_and_the_saved_base_has_no_identity_layer(tmp_path):
+    base = models.improved_cnn(64)
+    trainer = models.with_identity_head(base, n_identities=4)
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (16, 64, 64, 3), dtype=np.uint8)
+    targets = {
+        "attribute_logits": rng.integers(0, 2, (16, 40)).astype("float32"),
+        "identity": rng.integers(-1, 4, (16, 1)).astype("float32"),
+    }
+    history = trainer.fit(images, targets, epochs=3, verbose=0).history
+    assert history["identity_loss"][-1] < history["identity_loss"][0]
+    base.save(tmp_path / "base.h5")  # the shared layers, without the cosine classifier
+    loaded = keras.models.load_model(tmp_path / "base.h5", compile=False)
+    assert "identity" not in {layer.name for layer in loaded.layers}
+    np.testing.assert_allclose(
+        loaded.predict(images, verbose=0), base.predict(images, verbose=0), rtol=1e-5, atol=1e-5
+    )

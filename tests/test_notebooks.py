@@ -8,7 +8,12 @@ from pathlib import Path
 import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-ORDER = ["01_celeba_preprocessing", "02_attribute_cnn", "03_transfer_learning"]
+ORDER = [
+    "01_celeba_preprocessing",
+    "02_attribute_cnn",
+    "03_transfer_learning",
+    "04_predict",
+]
 
 
 def test_notebooks_are_committed_without_outputs():
@@ -25,24 +30,32 @@ def test_notebooks_are_committed_without_outputs():
 def test_notebooks_run_top_to_bottom(tmp_path):
     papermill = pytest.importorskip("papermill")
     dirs = {name: str(tmp_path / name) for name in ("data", "models", "logs", "reports")}
-    params = {f"{k}_dir": v for k, v in dirs.items()} | {"synthetic_size": "tiny"}
+    params = {f"{k}_dir": v for k, v in dirs.items()}
     sizes = {
         "02_attribute_cnn": {"epochs": 1, "improved_epochs": 1},
-        "03_transfer_learning": {"epochs": 2},
+        "03_transfer_learning": {"seed_epochs": 2, "improved_epochs": 2},
+        "04_predict": {"limit": 4},
     }
+    tiny = {name: {"synthetic_size": "tiny"} for name in ORDER[:3]}
     for name in ORDER:
         papermill.execute_notebook(
             str(NOTEBOOKS / f"{name}.ipynb"),
             str(tmp_path / f"{name}.ipynb"),
-            parameters=params | sizes.get(name, {}),
+            parameters=params | tiny.get(name, {}) | sizes.get(name, {}),
             kernel_name="python3",
             cwd=str(NOTEBOOKS),
             progress_bar=False,
         )
     models = tmp_path / "models"
-    for name in ("seed_model1", "seed_model2", "seed_model3", "improved", "paco"):
+    for name in ("seed_model1", "seed_model2", "seed_model3", "improved", "paco", "paco_seed"):
         assert (models / f"{name}.h5").exists(), name
     runs = {p.name.rsplit("-", 2)[0] for p in (tmp_path / "logs" / "02_attribute_cnn").iterdir()}
     assert runs == {"model1", "model2", "model3", "improved"}
     figures = {p.name for p in (tmp_path / "reports" / "figures").glob("*.png")}
-    assert {"01_attribute_frequencies.png", "02_training_curves.png", "03_roc.png"} <= figures
+    assert {
+        "01_attribute_frequencies.png",
+        "02_training_curves.png",
+        "03_roc.png",
+        "04_predictions.png",
+    } <= figures
+    assert len(list((tmp_path / "reports" / "predictions").glob("*.png"))) == 4

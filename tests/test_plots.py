@@ -204,3 +204,96 @@ def test_import_picks_agg_when_headless():
     hidden = ("MPLBACKEND", "DISPLAY", "WAYLAND_DISPLAY")
     env = {k: v for k, v in os.environ.items() if k not in hidden}
     assert backend_after_import(env) == "agg"
+
+
+def test_training_curves_use_a_log_axis_when_losses_span_decades():
+    histories = {
+        "model1": {"loss": [2.0, 1.8], "binary_accuracy": [0.7, 0.8]},
+        "model3": {"loss": [80.0, 75.0], "binary_accuracy": [0.6, 0.62]},
+    }
+    loss_ax, acc_ax = plots.training_curves(histories).axes
+    assert loss_ax.get_yscale() == "log" and "log scale" in loss_ax.get_title()
+    assert acc_ax.get_yscale() == "linear"
+    forced = plots.training_curves(histories, metrics=["loss"], log_scale=False)
+    assert forced.axes[0].get_yscale() == "linear"
+
+
+def test_heat_overlay_is_transparent_where_cold():
+    heat = np.array([[0.0, 0.5], [1.0, 0.25]])
+    rgba = plots.heat_overlay(heat, alpha=0.8)
+    assert rgba.shape == (2, 2, 4)
+    np.testing.assert_allclose(rgba[..., 3], 0.8 * heat)
+
+
+def test_saliency_grid(out_dir):
+    rng = np.random.default_rng(7)
+    faces = rng.integers(0, 256, (3, 30, 30, 3), dtype=np.uint8)
+    crops = rng.integers(0, 256, (3, 20, 20, 3), dtype=np.uint8)
+    maps = {"seed: Smiling": rng.random((3, 2, 2)), "improved: Smiling": rng.random((3, 20, 20))}
+    fig = plots.saliency_grid(faces, maps, ["a", "b", "c"], row_images={"improved: Smiling": crops})
+    assert len(fig.axes) == 3 * 3  # the faces row, then one row per model
+    assert [fig.axes[i].get_ylabel() for i in (0, 3, 6)] == ["face", *maps]
+    improved_row = fig.axes[6]
+    assert improved_row.images[0].get_array().shape[:2] == (20, 20)  # drawn over its own crop
+    assert improved_row.images[1].get_extent() == [-0.5, 19.5, 19.5, -0.5]  # map stretched on it
+    assert_png(plots.save_figure(fig, out_dir / "saliency_grid.png"))
+    with pytest.raises(ValueError, match="2 heatmaps"):
+        plots.saliency_grid(faces, {"x": rng.random((2, 4, 4))})
+    with pytest.raises(ValueError, match="no heatmaps"):
+        plots.saliency_grid(faces, {"x": rng.random((3, 4, 4))}, row_images={"y": crops})
+
+
+@pytest.fixture
+def photo(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(8)
+    path = tmp_path / "holiday.jpg"
+    Image.fromarray(rng.integers(0, 256, (300, 400, 3), dtype=np.uint8)).save(path)
+    return path
+
+
+def test_annotate_photo_draws_each_face(photo, tmp_path):
+    from PIL import Image
+
+    result = {
+        "path": str(photo),
+        "faces": [
+            {"box": [40, 60, 80, 100], "probability": 0.93, "is_person": True},
+            {"box": [250, 0, 90, 110], "probability": 0.12, "is_person": False},
+        ],
+        "probability": 0.93,
+        "is_person": True,
+    }
+    out = plots.annotate_photo(photo, result, "paco", tmp_path / "annotated")
+    assert out == tmp_path / "annotated" / "holiday.png"
+    assert_png(out)
+    pixels = np.asarray(Image.open(out).convert("RGB")).astype(int)
+    red = (pixels[..., 0] > 180) & (pixels[..., 1] < 80) & (pixels[..., 2] < 80)
+    assert red.sum() > 200  # the person's box and label are drawn in red
+    assert max(Image.open(out).size) >= 480  # small photos are drawn big enough to read
+
+
+def test_annotate_photo_without_faces_and_unreadable(photo, tmp_path, caplog):
+    empty = {"path": str(photo), "faces": [], "probability": None, "is_person": False}
+    assert_png(plots.annotate_photo(photo, empty, "paco", tmp_path))
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not a jpeg")
+    assert plots.annotate_photo(broken, empty, "paco", tmp_path / "out") is None
+    assert "broken.jpg" in caplog.text
+    assert not (tmp_path / "out" / "broken.png").exists()
+
+
+def test_annotate_photo_shrinks_large_photos(tmp_path):
+    from PIL import Image
+
+    big = tmp_path / "big.png"
+    Image.new("RGB", (3000, 2000), (30, 90, 160)).save(big)
+    result = {
+        "faces": [{"box": [1200, 600, 400, 500], "probability": 0.7, "is_person": True}],
+        "probability": 0.7,
+        "is_person": True,
+    }
+    out = plots.annotate_photo(big, result, "paco", tmp_path, max_side=800)
+    width, height = Image.open(out).size
+    assert width == 800 and 533 <= height <= 600  # the photo's shape plus the title line

@@ -10,6 +10,8 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 SETUP = """\
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from IPython.display import display
@@ -276,36 +278,36 @@ def nb03():
         md("""
 # 03 · Transfer: recognise one person
 
-Loads an attribute model from `models/`, freezes it, and trains a small head to answer "is this photo
-the person?" from a few photos in `fotos/`. The decision threshold is chosen on the validation photos
-for a target rate of strangers accepted (1% by default) and saved beside the model; the test photos
-report accuracy, balanced accuracy, how many of the person's photos are accepted and how many
-strangers are.
+Loads attribute models from `models/`, freezes them, and trains a small head to answer "is this photo
+the person?" from a few photos in `fotos/`: first the seed's transfer (its head on the best seed
+config), then a head on the improved network's embedding. Each decision threshold is chosen on the
+validation photos for a target rate of strangers accepted (1% by default) and saved beside the model;
+the test photos report accuracy, balanced accuracy, how many of the person's photos are accepted and
+how many strangers are.
 
 Photos: `fotos/<person>/` (plus, optionally, `fotos/others/`), or the seed's layout
 `fotos/{train,validation,test}/{<person>,no <person>}`. Without `others`, negatives are CelebA faces of
-many people. Without any photos, a drawn person is generated.
+many people. Your photos are detected and aligned like CelebA's crops first. Without any photos, a
+drawn person is generated.
 """),
-        code(
-            """\
+        code("""\
 person = "paco"            # the folder name of the person's photos
 fotos_dir = None           # None: fotos/, else the drawn default person
-"""
-            + COMMON_PARAMS
-            + """\
-base_model = "auto"        # an attribute model in models/, or "auto": the best seed config
-head = "auto"              # "seed" head (Dense(128, sigmoid) + Dense(1)), "embedding", or auto
-epochs = 150               # the seed's
+""" + COMMON_PARAMS + """\
+seed_base = "auto"         # a seed model in models/, or "auto": the best of the three configs
+improved_base = "improved.h5"  # used when present in models/ (notebook 02 trains it)
+seed_epochs = 150          # the seed's
+seed_optimizer = "adam"    # the seed: "sgd" with seed_loss "mse" and seed_learning_rate 1e-5
+seed_loss = "binary_crossentropy"
+seed_learning_rate = 1e-3
+improved_epochs = 40
+improved_learning_rate = 1e-2
+unfreeze_top = False       # also fine-tune the improved base's last block (learning rate 1e-4)
 batch_size = 16
-optimizer = "adam"         # the seed: "sgd" with loss "mse" and learning_rate 1e-5
-loss = "binary_crossentropy"
-learning_rate = 1e-3
 negatives = 200            # CelebA faces drawn as negatives when there is no others/ folder
 target_false_accept = 0.01
 align = "auto"             # detect and align faces: "auto" (yes for real photos), "yes", "no"
-""",
-            tags=["parameters"],
-        ),
+""", tags=["parameters"]),
         code(SETUP),
         code("""\
 from facetransfer import person as person_lib
@@ -316,40 +318,55 @@ from facetransfer.fotos import describe_split, split_fotos
 from facetransfer.sources import resolve_celeba, resolve_fotos
 from facetransfer.training import run_dir
 
-base_path = best_checkpoint(paths.models, "seed") if base_model == "auto" else paths.models / base_model
-base = person_lib.load_model_file(base_path)
-crop = person_lib.model_metadata(base_path).get("crop", "full")
-print("Base:", base_path)
-
 fotos = resolve_fotos(fotos_dir, person, paths, seed)
 print("Photos:", fotos)
 celeba = load_celeba(resolve_celeba(celeba_dir, paths, synthetic_size, seed).root, seed=seed)
-out = paths.models / f"{person}.h5"
-split = split_fotos(fotos.root, person, celeba, negatives, seed=seed, manifest=out.with_suffix(".split.csv"))
+manifest = paths.models / f"{person}.split.csv"
+split = split_fotos(fotos.root, person, celeba, negatives, seed=seed, manifest=manifest)
 use_alignment = fotos.kind != "synthetic" if align == "auto" else align == "yes"
 if use_alignment:
     split = person_lib.align_photos(split, paths.data / "aligned" / person)
 display(describe_split(split, person))
 """),
+        md("""
+## The seed's transfer
+
+The best seed config, frozen, with the seed's head: `Dense(128, sigmoid)` + `Dense(1)`. The summary
+shows **4,353 trainable parameters** (4,224 + 129). The seed's `Dense(1)` was linear and thresholded like
+a probability; here a sigmoid follows it, so its output is one. Augmentation (mirror, small turns,
+zoom, shifts, light) is done by Keras preprocessing layers, the replacement for the deprecated
+`ImageDataGenerator`.
+"""),
         code("""\
-data = person_lib.load_person_data(split, int(base.input_shape[1]), crop, paths.cache)
-model = person_lib.build_person_model(base, head)
+seed_path = best_checkpoint(paths.models, "seed") if seed_base == "auto" else paths.models / seed_base
+improved_path = paths.models / improved_base
+have_improved = improved_path.exists()
+print("Seed base:", seed_path, "| improved base:", improved_path if have_improved else "none")
+results, datas = {}, {}
+seed_out = paths.models / (f"{person}_seed.h5" if have_improved else f"{person}.h5")
+results["seed"], datas["seed"], model = person_lib.transfer(
+    seed_path, split, seed_out, run_dir(paths.logs, "03_transfer_learning", f"{person}-seed"),
+    paths.cache, person, "seed", seed_epochs, seed_optimizer, seed_learning_rate, seed_loss,
+    batch_size, target_false_accept, align=use_alignment, seed=seed)
 model.summary()
 """),
         md("""
-With the seed's head the summary shows **4,353 trainable parameters**: `Dense(128)` on the base's 32
-features (4,224) and `Dense(1)` (129). Augmentation (mirror, small turns, zoom, shifts, light) is done by
-Keras preprocessing layers, the replacement for the deprecated `ImageDataGenerator`.
+## On the improved base
+
+A logistic unit on the improved network's L2-normalised embedding (129 weights), which notebook 02
+trained to tell attributes and, where CelebA's identities are known, people apart.
 """),
         code("""\
-logs = run_dir(paths.logs, "03_transfer_learning", person)
-result = person_lib.train_person(
-    model, data, epochs, out, logs, optimizer, learning_rate, loss, batch_size,
-    target_false_accept, seed=seed, verbose=0,
-    metadata={"person": person, "base": str(base_path), "crop": crop, "align": use_alignment,
-              "image_size": int(base.input_shape[1])})
-fig = plots.training_curves({person: result.history}, metrics=["loss", "auc"],
-                            title="Transfer head")
+if have_improved:
+    results["improved"], datas["improved"], model = person_lib.transfer(
+        improved_path, split, paths.models / f"{person}.h5",
+        run_dir(paths.logs, "03_transfer_learning", f"{person}-improved"), paths.cache, person,
+        "embedding", improved_epochs, "adam",
+        1e-4 if unfreeze_top else improved_learning_rate, batch_size=batch_size,
+        target_false_accept=target_false_accept, unfreeze_top=unfreeze_top,
+        align=use_alignment, seed=seed)
+fig = plots.training_curves({k: r.history for k, r in results.items()}, metrics=["loss", "auc"],
+                            title="Transfer heads")
 plots.save_figure(fig, figures / "03_training_curves.png");
 """),
         md("""
@@ -357,13 +374,19 @@ plots.save_figure(fig, figures / "03_training_curves.png");
 
 Every number states how many photos of the person and of others it used. "Acceptance" is the share
 of the person's photos accepted; "false accept" the share of strangers accepted, at the threshold
-chosen on validation.
+chosen on validation. "tpr_at_1pct_fpr" is the acceptance the test photos would allow at 1% false
+accepts, a property of the scores rather than of the saved threshold.
 """),
         code("""\
+table = pd.DataFrame({k: {m: v for m, v in r.report.items() if m != "confusion_matrix"}
+                      for k, r in results.items()})
+display(table.round(4))
+final = "improved" if "improved" in results else "seed"
+result, data = results[final], datas[final]
 report = result.report
-display(pd.Series({k: v for k, v in report.items() if k != "confusion_matrix"}).to_frame(person))
 fpr, tpr, _ = roc_curve(data.labels["test"], result.test_scores)
-fig = plots.roc(fpr, tpr, report["roc_auc"], (report["false_accept"], report["acceptance"]))
+fig = plots.roc(fpr, tpr, report["roc_auc"], (report["false_accept"], report["acceptance"]),
+                title=f"{final} base: ROC on test")
 plots.save_figure(fig, figures / "03_roc.png");
 fig = plots.confusion(np.array(report["confusion_matrix"]), labels=("others", person))
 plots.save_figure(fig, figures / "03_confusion.png");
@@ -380,9 +403,75 @@ for i in order:
     right = said == bool(data.labels["test"][i])
     titles.append(f"{person if said else 'unknown'} {result.test_scores[i]:.2f}")
     colors.append("green" if right else "red")
-fig = plots.image_grid(faces, titles, colors, ncols=6, title="Test photos: decision and probability")
+fig = plots.image_grid(faces, titles, colors, ncols=6, title="Test photos: decision, probability")
 plots.save_figure(fig, figures / "03_test_predictions.png");
-print(f"saved {out} with threshold {result.threshold:.4f}")
+print(f"saved {paths.models / (person + '.h5')} with threshold {result.threshold:.4f}")
+"""),
+    ]
+
+
+def nb04():
+    return [
+        md("""
+# 04 · Predict: is this photo the person?
+
+Points the saved person model at photos: every face in each photo is detected, aligned like CelebA's
+crops and scored; each photo's answer is its most likely face, compared with the threshold saved
+beside the model. A PNG per photo with labelled boxes goes to `reports/predictions/`.
+
+The same thing from a shell: `facetransfer predict --model models/paco.h5 PHOTOS... --json`.
+"""),
+        code("""\
+person = "paco"
+model_path = None          # None: models/<person>.h5
+photos = None              # a folder or file of photos; None: the test photos of notebook 03's split
+limit = 24                 # at most this many photos
+data_dir = None
+models_dir = None
+logs_dir = None
+reports_dir = None
+""", tags=["parameters"]),
+        code(SETUP),
+        code("""\
+from facetransfer.images import list_images
+from facetransfer.person import load_person_model, predict_photo
+from facetransfer.progress import progress_bar
+
+model_path = Path(model_path) if model_path else paths.models / f"{person}.h5"
+recogniser = load_person_model(model_path)
+print(f"{model_path}: {recogniser.person!r}, threshold {recogniser.threshold:.4f}, "
+      f"face alignment {'on' if recogniser.align else 'off (drawn faces)'}")
+if photos is None:
+    split = pd.read_csv(model_path.with_suffix(".split.csv"))
+    chosen = [Path(p) for p in split.loc[split["split"] == "test", "path"]]
+else:
+    chosen = list_images(photos) if Path(photos).is_dir() else [Path(photos)]
+chosen = chosen[:limit]
+print(len(chosen), "photos")
+"""),
+        code("""\
+results = [predict_photo(recogniser, p) for p in progress_bar(chosen, desc="predicting")]
+table = pd.DataFrame({
+    "photo": [Path(r["path"]).name for r in results],
+    "faces": [len(r["faces"]) for r in results],
+    "probability": [r["probability"] for r in results],
+    "decision": [recogniser.person if r["is_person"] else ("no face" if r["probability"] is None
+                 else "unknown") for r in results],
+})
+display(table)
+print(table["decision"].value_counts().to_dict())
+"""),
+        code("""\
+out_dir = paths.reports / "predictions"
+pngs = [plots.annotate_photo(r["path"], r, recogniser.person, out_dir) for r in results]
+from facetransfer.images import read_rgb, resize
+
+shown = [p for p in pngs if p is not None][:12]
+if shown:
+    fig = plots.image_grid(np.stack([resize(read_rgb(p), (240, 240)) for p in shown]),
+                           [p.stem for p in shown], ncols=6, title="Annotated predictions")
+    plots.save_figure(fig, figures / "04_predictions.png");
+print("annotated photos in", out_dir)
 """),
     ]
 
@@ -403,4 +492,5 @@ if __name__ == "__main__":
     write("01_celeba_preprocessing", nb01())
     write("02_attribute_cnn", nb02())
     write("03_transfer_learning", nb03())
+    write("04_predict", nb04())
     print("wrote", sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")))

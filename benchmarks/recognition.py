@@ -1,0 +1,318 @@
+"""Recognition benchmark on the real CelebA sample (../shared/data): is this photo person P?
+
+Protocol (issue "Recognition that works"):
+- 30 of the 150 identities with 30 aligned full-size photos are evaluation people, and 30 of the
+  100 people in celeba-wild; none of them is seen while the base is trained.
+- For each evaluation person: 20 photos go through the same intake as a user's fotos/<name>/
+  (face detection and alignment) and train the head (15) and choose its threshold (5, with 50 of
+  the negatives) for a 1% false-accept target; the other photos are held out.
+- Training negatives: 200 CelebA images of other, non-evaluation people (train/validation
+  partitions, identity-disjoint between the head's train and validation).
+- Test: the person's held-out photos and 10 photos of each of 10 other evaluation people, through
+  the same intake.
+Reported: means over the 30 people of ROC AUC, balanced accuracy, acceptance of the person and
+false accepts of strangers at the saved threshold, and acceptance at 1% false accepts on test;
+plus the base's attribute numbers beside the majority baseline.
+
+    .venv/bin/python benchmarks/recognition.py --stage base     # train the base (~25 min)
+    .venv/bin/python benchmarks/recognition.py --stage eval     # transfer + test, both sets
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from facetransfer.config import SHARED_DATA
+
+log = logging.getLogger("benchmark")
+WORK = Path(__file__).resolve().parent / "work"
+
+
+def evaluation_people(shared: Path, n: int, seed: int) -> tuple[list[int], list[int]]:
+    manifest = pd.read_csv(shared / "manifest.csv")
+    rng = np.random.default_rng(seed)
+    full = np.sort(manifest.loc[manifest["kind"] == "aligned_full", "identity"].unique())
+    wild = np.sort(manifest.loc[manifest["kind"] == "wild", "identity"].unique())
+    return sorted(rng.choice(full, n, replace=False).tolist()), sorted(
+        rng.choice(wild, n, replace=False).tolist()
+    )
+
+
+def photos_of(shared: Path, kind: str, people: list[int]) -> dict[int, list[Path]]:
+    manifest = pd.read_csv(shared / "manifest.csv")
+    folder = shared / ("celeba-wild/img_celeba" if kind == "wild" else "celeba/img_align_celeba")
+    rows = manifest[(manifest["kind"] == kind) & manifest["identity"].isin(people)]
+    return {
+        int(p): sorted(folder / name for name in g["image"]) for p, g in rows.groupby("identity")
+    }
+
+
+def stage_base(args) -> None:
+    from facetransfer.attributes import (
+        attribute_report,
+        load_attribute_data,
+        train_attribute_model,
+        tuned_thresholds,
+    )
+    from facetransfer.celeba import load_celeba
+    from facetransfer.evaluate import summarize_attributes
+    from facetransfer.person import load_model_file
+    from facetransfer.training import run_dir
+
+    full_people, wild_people = evaluation_people(args.shared, args.people, args.seed)
+    celeba = load_celeba(args.shared / "celeba", seed=args.seed)
+    data = load_attribute_data(
+        celeba,
+        args.image_size,
+        WORK / "cache",
+        args.crop,
+        exclude_identities=full_people + wild_people,
+    )
+    print(f"base training images: {data.counts()}, identity classes: {data.n_identities}")
+    start = time.perf_counter()
+    _, result = train_attribute_model(
+        data,
+        "improved",
+        "improved",
+        args.epochs,
+        WORK / "models",
+        run_dir(WORK / "logs", "benchmark", "improved"),
+        args.batch_size,
+        seed=args.seed,
+        identity_weight=args.identity_weight,
+        name=args.base_name,
+        verbose=2,
+    )
+    minutes = (time.perf_counter() - start) / 60
+    base = load_model_file(result.checkpoint)
+    at_half = summarize_attributes(attribute_report(base, data, "test"))
+    tuned = summarize_attributes(attribute_report(base, data, "test", tuned_thresholds(base, data)))
+    summary = {
+        "base": str(result.checkpoint),
+        "train_minutes": round(minutes, 1),
+        "epochs": args.epochs,
+        "identity_classes": data.n_identities,
+        "identity_weight": args.identity_weight,
+        "counts": data.counts(),
+        "test_mean_accuracy": at_half["mean_accuracy"],
+        "test_mean_balanced_accuracy_tuned": tuned["mean_balanced_accuracy"],
+        "test_mean_balanced_accuracy_at_0.5": at_half["mean_balanced_accuracy"],
+        "test_majority_accuracy": at_half["mean_majority_accuracy"],
+        "machine": machine(),
+    }
+    out = WORK / f"{args.base_name}_attributes.json"
+    out.write_text(json.dumps(summary, indent=2))
+    print(json.dumps(summary, indent=2))
+
+
+def negatives_pool(celeba, excluded: set[int], n: int, rng) -> pd.DataFrame:
+    """n CelebA images of non-evaluation people from train/validation, split 3:1 by identity."""
+    ok = celeba.partition.isin([0, 1]) & ~celeba.identity.isin(excluded)
+    chosen = np.sort(rng.choice(celeba.partition.index[ok.to_numpy()], n, replace=False))
+    who = celeba.identity.loc[chosen].to_numpy()
+    people = rng.permutation(np.unique(who))
+    val_people = set(people[: len(people) // 4])
+    split = np.where(np.isin(who, list(val_people)), "validation", "train")
+    return pd.DataFrame(
+        {
+            "path": [str(p) for p in celeba.paths(chosen)],
+            "label": 0,
+            "split": split,
+            "source": "celeba",
+        }
+    )
+
+
+def person_frame(
+    person: int,
+    photos: dict[int, list[Path]],
+    strangers: list[int],
+    negatives: pd.DataFrame,
+    rng,
+    n_enrol: int = 20,
+) -> pd.DataFrame:
+    own = list(photos[person])
+    order = rng.permutation(len(own))
+    enrol = [own[i] for i in order[:n_enrol]]
+    held_out = [own[i] for i in order[n_enrol:]]
+    rows = [
+        {
+            "path": str(p),
+            "label": 1,
+            "split": "train" if i < 15 else "validation",
+            "source": "fotos",
+        }
+        for i, p in enumerate(enrol)
+    ]
+    rows += [{"path": str(p), "label": 1, "split": "test", "source": "fotos"} for p in held_out]
+    for other in strangers:
+        picks = rng.permutation(len(photos[other]))[:10]
+        rows += [
+            {"path": str(photos[other][i]), "label": 0, "split": "test", "source": "fotos"}
+            for i in picks
+        ]
+    return pd.concat([pd.DataFrame(rows), negatives], ignore_index=True)
+
+
+def aligned_lookup(photos: dict[int, list[Path]], kind: str) -> dict[str, str | None]:
+    """Every evaluation photo through the user intake once (cached): source path -> crop."""
+    from facetransfer.faces import align_folder
+
+    lookup: dict[str, str | None] = {}
+    for person, paths in photos.items():
+        folder = WORK / "photos" / kind / str(person)
+        folder.mkdir(parents=True, exist_ok=True)
+        for path in paths:
+            link = folder / path.name
+            if not link.exists():
+                link.symlink_to(path)
+        manifest = align_folder(folder, WORK / "aligned" / kind / str(person), progress=False)
+        for row in manifest.itertuples():
+            source = str(Path(paths[0]).parent / Path(row.source).name)
+            lookup[source] = str(row.crop) if row.status == "ok" else None
+    found = sum(v is not None for v in lookup.values())
+    print(f"{kind}: faces found in {found} of {len(lookup)} photos")
+    return lookup
+
+
+def evaluate_set(kind: str, people: list[int], base_path: Path, celeba, excluded, args):
+    from facetransfer import evaluate
+    from facetransfer import person as person_lib
+
+    photos = photos_of(args.shared, "wild" if kind == "wild" else "aligned_full", people)
+    lookup = aligned_lookup(photos, kind)
+    rows = []
+    for k, person in enumerate(people):
+        rng = np.random.default_rng(args.seed * 1000 + person)
+        strangers = list(rng.choice([p for p in people if p != person], 10, replace=False))
+        negatives = negatives_pool(celeba, excluded, 200, rng)
+        frame = person_frame(person, photos, strangers, negatives, rng)
+        frame["aligned"] = [
+            lookup.get(p, p) if s == "fotos" else p
+            for p, s in zip(frame["path"], frame["source"], strict=True)
+        ]
+        no_face = frame["aligned"].isna()
+        frame = frame[~no_face].reset_index(drop=True)
+        result, data, _ = person_lib.transfer(
+            base_path,
+            frame,
+            WORK / "models" / f"{kind}-{person}.h5",
+            WORK / "logs" / "transfer" / f"{kind}-{person}",
+            WORK / "cache",
+            str(person),
+            args.head,
+            args.head_epochs,
+            "adam",
+            args.head_lr,
+            batch_size=32,
+            augment=not args.no_augment,
+            seed=args.seed,
+            progress=False,
+        )
+        report = result.report
+        report["tpr_at_1pct_fpr"] = evaluate.tpr_at_fpr(
+            data.labels["test"], result.test_scores, 0.01
+        )
+        report.update(person=person, no_face=int(no_face.sum()))
+        rows.append({k2: v for k2, v in report.items() if k2 != "confusion_matrix"})
+        print(
+            f"  {kind} {k + 1}/{len(people)} person {person}: AUC {report['roc_auc']:.3f} "
+            f"bal {report['balanced_accuracy']:.3f} accept {report['acceptance']:.2f} "
+            f"false-accept {report['false_accept']:.3f}",
+            flush=True,
+        )
+    return pd.DataFrame(rows)
+
+
+def stage_eval(args) -> None:
+    from facetransfer.celeba import load_celeba
+
+    full_people, wild_people = evaluation_people(args.shared, args.people, args.seed)
+    celeba = load_celeba(args.shared / "celeba", seed=args.seed)
+    excluded = set(full_people) | set(wild_people)
+    base_path = Path(args.base) if args.base else WORK / "models" / f"{args.base_name}.h5"
+    results = {
+        "base": str(base_path),
+        "head": args.head,
+        "head_epochs": args.head_epochs,
+        "machine": machine(),
+    }
+    for kind, people in (("aligned", full_people), ("wild", wild_people)):
+        if args.only and kind != args.only:
+            continue
+        start = time.perf_counter()
+        frame = evaluate_set(kind, people, base_path, celeba, excluded, args)
+        frame.to_csv(WORK / f"{args.base_name}-{args.head}-{kind}.csv", index=False)
+        means = frame[
+            ["roc_auc", "balanced_accuracy", "acceptance", "false_accept", "tpr_at_1pct_fpr"]
+        ].mean()
+        results[kind] = {
+            **{k: round(float(v), 4) for k, v in means.items()},
+            "people": len(frame),
+            "n_person_test": int(frame["n_person"].sum()),
+            "n_strangers_test": int(frame["n_others"].sum()),
+            "photos_without_face": int(frame["no_face"].sum()),
+            "minutes": round((time.perf_counter() - start) / 60, 1),
+        }
+        print(kind, json.dumps(results[kind]), flush=True)
+    out = WORK / f"{args.base_name}-{args.head}-recognition.json"
+    out.write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2))
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--stage", choices=("base", "eval"), required=True)
+    parser.add_argument("--shared", type=Path, default=SHARED_DATA)
+    parser.add_argument("--people", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--image-size", type=int, default=128)
+    parser.add_argument("--crop", default="face")
+    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--identity-weight", type=float, default=1.0)
+    parser.add_argument("--base-name", default="improved")
+    parser.add_argument("--base", default=None, help="eval: a base .h5 (default: work/models/)")
+    parser.add_argument("--head", default="auto")
+    parser.add_argument("--head-epochs", type=int, default=30)
+    parser.add_argument("--head-lr", type=float, default=1e-2)
+    parser.add_argument("--no-augment", action="store_true")
+    parser.add_argument("--only", choices=("aligned", "wild"), default=None)
+    args = parser.parse_args(argv)
+    if not (args.shared / "manifest.csv").exists():
+        print(f"no shared data at {args.shared}", file=sys.stderr)
+        return 2
+    from facetransfer.progress import setup_logging
+
+    setup_logging()
+    WORK.mkdir(parents=True, exist_ok=True)
+    (stage_base if args.stage == "base" else stage_eval)(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
