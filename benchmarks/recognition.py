@@ -115,6 +115,25 @@ def stage_base(args) -> None:
     print(json.dumps(summary, indent=2))
 
 
+def stage_pixels(args) -> None:
+    """A base that learns nothing: the face crop shrunk to 32x32 pixels as its "embedding". The
+    floor any learned base must clear on the same protocol."""
+    import keras
+
+    from facetransfer.training import _write_json_atomically, save_model_atomically
+
+    inputs = keras.Input((args.image_size, args.image_size, 3), name="image")
+    x = keras.layers.Rescaling(1.0 / 255, name="scale")(inputs)
+    x = keras.layers.Resizing(32, 32, interpolation="area", name="shrink")(x)
+    x = keras.layers.Flatten(name="embedding")(x)
+    model = keras.Model(inputs, x, name="pixels")
+    path = WORK / "models" / "pixels.h5"
+    save_model_atomically(model, path)
+    _write_json_atomically(path.with_suffix(".json"),
+                           {"arch": "pixels", "crop": args.crop, "image_size": args.image_size})
+    print(f"wrote {path}")
+
+
 def negatives_pool(celeba, excluded: set[int], n: int, rng) -> pd.DataFrame:
     """n CelebA images of non-evaluation people from train/validation, split 3:1 by identity."""
     ok = celeba.partition.isin([0, 1]) & ~celeba.identity.isin(excluded)
@@ -286,7 +305,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--stage", choices=("base", "eval"), required=True)
+    parser.add_argument("--stage", choices=("base", "pixels", "eval"), required=True)
     parser.add_argument("--shared", type=Path, default=SHARED_DATA)
     parser.add_argument("--people", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
@@ -310,7 +329,7 @@ def main(argv=None) -> int:
 
     setup_logging()
     WORK.mkdir(parents=True, exist_ok=True)
-    (stage_base if args.stage == "base" else stage_eval)(args)
+    {"base": stage_base, "pixels": stage_pixels, "eval": stage_eval}[args.stage](args)
     return 0
 
 

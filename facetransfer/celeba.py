@@ -475,6 +475,7 @@ class CelebA:
     n_listed: int  # rows in the attribute file
     n_missing: int  # listed there but not on disk
     split_source: str = "partition file"  # or how the fallback split was made
+    n_unlabelled: int = 0  # image files on disk with no row in the attribute file (not used)
 
     @property
     def attribute_names(self) -> list[str]:
@@ -533,7 +534,8 @@ def load_celeba(root: str | os.PathLike, limit: int | None = None, seed: int = 0
     attributes = read_attributes(files.attributes)
     n_listed = len(attributes)
 
-    on_disk = attributes.index.isin(os.listdir(files.image_dir))
+    files_on_disk = os.listdir(files.image_dir)
+    on_disk = attributes.index.isin(files_on_disk)
     n_missing = int(n_listed - on_disk.sum())
     log.info(
         "%s: %d of %d listed images are on disk, %d missing",
@@ -543,6 +545,7 @@ def load_celeba(root: str | os.PathLike, limit: int | None = None, seed: int = 0
         n_missing,
     )
     attributes = attributes[on_disk]
+    n_unlabelled = _count_unlabelled(files_on_disk, attributes.index, files)
 
     identity = None
     if files.identities is not None:
@@ -556,6 +559,7 @@ def load_celeba(root: str | os.PathLike, limit: int | None = None, seed: int = 0
         partition = partition.reindex(attributes.index)
         if identity is not None:
             identity = identity.reindex(attributes.index)
+            _warn_if_identities_shared(partition, identity, files)
         split_source = f"partition from {files.partition.name}"
     else:
         partition = _fallback_partition(attributes.index, identity, seed)
@@ -579,7 +583,82 @@ def load_celeba(root: str | os.PathLike, limit: int | None = None, seed: int = 0
         n_listed=n_listed,
         n_missing=n_missing,
         split_source=split_source,
+        n_unlabelled=n_unlabelled,
     )
+
+
+def _count_unlabelled(files_on_disk: list[str], labelled: pd.Index, files: CelebAFiles) -> int:
+    """Image files in the image folder that the attribute file has no row for: never used, so
+    say so once rather than leave the user wondering where they went."""
+    suffixes = (".jpg", ".jpeg", ".png")
+    images = pd.Index([name for name in files_on_disk if name.lower().endswith(suffixes)])
+    unlabelled = images.difference(labelled)
+    if len(unlabelled):
+        log.warning(
+            "%s: %d image files have no row in %s and are not used (e.g. %s)",
+            files.image_dir,
+            len(unlabelled),
+            files.attributes.name,
+            ", ".join(unlabelled[:3]),
+        )
+    return len(unlabelled)
+
+
+# --------------------------------------------------------------------------------------------
+# Identity-disjoint splits: no person both trained on and tested on.
+
+
+def identities_in_several_splits(partition: pd.Series, identity: pd.Series) -> pd.DataFrame:
+    """The people whose images fall in more than one split.
+
+    Returns one row per such identity (index ``identity``) with the number of its images in each
+    split (columns ``train``, ``validation``, ``test``); empty when the split is identity-disjoint.
+    """
+    identity = identity.reindex(partition.index)
+    if identity.isna().any():
+        raise ValueError("every image with a partition needs an identity to check the split")
+    counts = pd.crosstab(identity.rename("identity"), partition.rename("partition"))
+    counts = counts.reindex(columns=range(len(SPLITS)), fill_value=0)
+    counts.columns = pd.Index(SPLITS)
+    return counts[(counts > 0).sum(axis=1) > 1]
+
+
+class IdentityLeakError(ValueError):
+    """A split that has the same person on both sides."""
+
+
+def check_identity_disjoint(celeba: CelebA) -> int:
+    """Assert that no identity of ``celeba`` has images in two splits; returns how many identities
+    were checked. Raises IdentityLeakError naming some of the people and their image counts per
+    split, or ValueError when ``celeba`` has no identities to check with.
+
+    CelebA's official partition is identity-disjoint (verified on all 202,599 rows: 8,192 people
+    in train, 985 in validation, 1,000 in test, none shared), and so is the fallback split.
+    """
+    if celeba.identity is None:
+        raise ValueError(f"{celeba.root}: no identity file, so the split cannot be checked")
+    shared = identities_in_several_splits(celeba.partition, celeba.identity)
+    if len(shared):
+        examples = "; ".join(
+            f"identity {person}: " + ", ".join(f"{n} {split}" for split, n in row.items() if n)
+            for person, row in shared.head(5).iterrows()
+        )
+        raise IdentityLeakError(
+            f"{celeba.root} ({celeba.split_source}): {len(shared)} identities have images in "
+            f"more than one split, so the test split holds people seen in training: {examples}"
+        )
+    return int(celeba.identity.nunique())
+
+
+def _warn_if_identities_shared(partition: pd.Series, identity: pd.Series, files) -> None:
+    shared = identities_in_several_splits(partition, identity)
+    if len(shared):
+        log.warning(
+            "%s puts %d people in more than one split (not identity-disjoint, unlike CelebA's "
+            "official split): test accuracy will be optimistic",
+            files.partition,
+            len(shared),
+        )
 
 
 def _keep_labelled(attributes: pd.DataFrame, labels: pd.Series, source: Path) -> pd.DataFrame:

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from facetransfer.config import Paths
+from facetransfer.progress import keras_verbose
 
 log = logging.getLogger("facetransfer")
 
@@ -126,7 +127,7 @@ def cmd_train_attributes(args) -> int:
         args.learning_rate,
         args.seed,
         resume=not args.no_resume,
-        verbose=2 if args.verbose else "auto",
+        verbose=keras_verbose(args.verbose),
         identity_weight=args.identity_weight,
     )
     from facetransfer.person import load_model_file
@@ -164,18 +165,36 @@ def cmd_transfer(args) -> int:
         source = resolve_celeba(args.celeba_dir, paths, args.synthetic_size, args.seed)
         celeba = load_celeba(source.root, seed=args.seed)
     out = Path(args.out or paths.models / f"{args.person}.h5")
-    frame = split_fotos(fotos.root, args.person, celeba, args.negatives, seed=args.seed,
-                        manifest=out.with_suffix(".split.csv"))
+    frame = split_fotos(
+        fotos.root,
+        args.person,
+        celeba,
+        args.negatives,
+        seed=args.seed,
+        manifest=out.with_suffix(".split.csv"),
+    )
     align = (fotos.kind != "synthetic") if args.align == "auto" else args.align == "yes"
     if align:
         frame = person_mod.align_photos(frame, paths.data / "aligned" / args.person)
     print(describe_split(frame, args.person).to_string(), file=sys.stderr)
     result, _, _ = person_mod.transfer(
-        args.base, frame, out, run_dir(paths.logs, "transfer", args.person), paths.cache,
-        args.person, args.head, args.epochs, args.optimizer, args.learning_rate,
-        batch_size=args.batch_size, target_false_accept=args.target_false_accept,
-        unfreeze_top=args.unfreeze_top, align=align, seed=args.seed,
-        verbose=2 if args.verbose else "auto")
+        args.base,
+        frame,
+        out,
+        run_dir(paths.logs, "transfer", args.person),
+        paths.cache,
+        args.person,
+        args.head,
+        args.epochs,
+        args.optimizer,
+        args.learning_rate,
+        batch_size=args.batch_size,
+        target_false_accept=args.target_false_accept,
+        unfreeze_top=args.unfreeze_top,
+        align=align,
+        seed=args.seed,
+        verbose=keras_verbose(args.verbose),
+    )
     report = {k: v for k, v in result.report.items() if k != "confusion_matrix"}
     print(json.dumps({"model": str(out.with_suffix(".h5")), **report}, default=float))
     return 0
@@ -206,13 +225,40 @@ def cmd_predict(args) -> int:
         else:
             p = result["probability"]
             decision = person.person if result["is_person"] else "unknown"
-            shown = "no face" if p is None else f"{p:.3f}"
+            shown = "unreadable" if "error" in result else "no face" if p is None else f"{p:.3f}"
             print(f"{path}\t{shown}\t{decision}")
         if args.out_dir:
             from facetransfer.plots import annotate_photo
 
             annotate_photo(path, result, person.person, Path(args.out_dir))
     print("summary: " + ", ".join(f"{k} {v}" for k, v in counts.items()), file=sys.stderr)
+    return 0
+
+
+def cmd_export(args) -> int:
+    import numpy as np
+
+    from facetransfer.dataset import load_square
+    from facetransfer.export import export_person_model
+    from facetransfer.images import list_images
+    from facetransfer.person import load_person_model
+
+    person = load_person_model(args.model)
+    faces = None
+    if args.check_faces:  # aligned face crops, e.g. data/aligned/<person>/<person>
+        paths = list_images(args.check_faces)[:64]
+        faces = np.stack([load_square(p, person.size, person.crop) for p in paths])
+    result = export_person_model(args.model, faces, tflite=not args.no_tflite, out_dir=args.out_dir)
+    print(
+        json.dumps(
+            {
+                "keras": str(result.keras_path),
+                "savedmodel": str(result.savedmodel_dir),
+                "tflite": str(result.tflite_path),
+                "max_abs_diff": result.max_abs_diff,
+            }
+        )
+    )
     return 0
 
 
@@ -241,13 +287,22 @@ def build_parser() -> argparse.ArgumentParser:
         default="model2",
         help="the seed's compile config (seed architecture only)",
     )
-    p.add_argument("--epochs", type=int, default=None,
-                   help="default: 30 for the seed (as it trained), 12 for improved")
-    p.add_argument("--identity-weight", type=float, default=1.0,
-                   help="improved only: weight of the identity objective (0: attributes only); "
-                        "used when identity_CelebA.txt is present")
-    p.add_argument("--batch-size", type=int, default=None,
-                   help="default: 32 for the seed, 64 for improved")
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="default: 30 for the seed (as it trained), 12 for improved",
+    )
+    p.add_argument(
+        "--identity-weight",
+        type=float,
+        default=1.0,
+        help="improved only: weight of the identity objective (0: attributes only); "
+        "used when identity_CelebA.txt is present",
+    )
+    p.add_argument(
+        "--batch-size", type=int, default=None, help="default: 32 for the seed, 64 for improved"
+    )
     p.add_argument("--learning-rate", type=float, default=None)
     p.add_argument("--no-resume", action="store_true", help="start afresh even if interrupted")
     p.add_argument("--models-dir", type=Path, default=None)
@@ -262,15 +317,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--person", default="paco")
     p.add_argument("--out", type=Path, default=None, help="default: models/<person>.h5")
     p.add_argument("--head", choices=("auto", "seed", "embedding"), default="auto")
-    p.add_argument("--epochs", type=int, default=None,
-                   help="default: 150 with the seed's head (as it trained), 40 on an embedding")
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="default: 150 with the seed's head (as it trained), 40 on an embedding",
+    )
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
-    p.add_argument("--learning-rate", type=float, default=None,
-                   help="default: 1e-3 with the seed's head, 1e-2 on an embedding "
-                        "(1e-4 with --unfreeze-top)")
-    p.add_argument("--unfreeze-top", action="store_true",
-                   help="improved base: also fine-tune its last block and embedding")
+    p.add_argument(
+        "--learning-rate",
+        type=float,
+        default=None,
+        help="default: 1e-3 with the seed's head, 1e-2 on an embedding (1e-4 with --unfreeze-top)",
+    )
+    p.add_argument(
+        "--unfreeze-top",
+        action="store_true",
+        help="improved base: also fine-tune its last block and embedding",
+    )
     p.add_argument(
         "--negatives",
         type=int,
@@ -300,6 +365,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="write a PNG per photo with labelled face boxes here",
     )
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("export", help="SavedModel and TensorFlow Lite copies of a person model")
+    _add_common(p)
+    p.add_argument("--model", type=Path, required=True, help="person model from `transfer`")
+    p.add_argument(
+        "--check-faces",
+        type=Path,
+        default=None,
+        help="folder of aligned faces to check the exports' scores on",
+    )
+    p.add_argument("--out-dir", type=Path, default=None, help="default: beside the model")
+    p.add_argument("--no-tflite", action="store_true", help="skip TensorFlow Lite")
+    p.set_defaults(func=cmd_export)
     return parser
 
 

@@ -24,7 +24,14 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from facetransfer.config import CELEBA_CROP_SIZE
-from facetransfer.images import ImageReadError, check_rgb_image, list_images, read_rgb, resize
+from facetransfer.images import (
+    ImageReadError,
+    SkipSummary,
+    check_rgb_image,
+    list_images,
+    read_rgb,
+    resize,
+)
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +77,18 @@ class Face:
 
 @dataclass
 class AlignResult:
-    """What happened to one photo: status "ok", "no_face" or "error"."""
+    """What happened to one photo: status "ok", "no_face" or "error".
+
+    `problem` names it in one word for summaries: "" (fine), "several_faces" (used: the largest),
+    "no_face", "detection_failed" or an ImageReadError kind ("empty", "truncated", ...).
+    """
 
     path: Path
     status: str
     n_faces: int
     crop: Path | None
     reason: str
+    problem: str = ""
 
 
 def get_detector():
@@ -264,9 +276,13 @@ MANIFEST_COLUMNS = [
     "n_faces",
     "crop",  # file name inside out_dir ("" when there is no crop)
     "reason",
+    "problem",  # AlignResult.problem: "" | several_faces | no_face | detection_failed | empty ...
     "source_mtime_ns",
     "source_size",
 ]
+# Which photo folder an out_dir holds the crops of: two folders must never share one, or the
+# second would overwrite the first's crops (a.jpg in each becomes a.png) without a word.
+SOURCE_NOTE = ".aligned-from"
 
 
 def align_file(
@@ -282,20 +298,20 @@ def align_file(
         image = read_rgb(source)
         crop, faces = align_image(image, size, min_confidence)
     except ImageReadError as error:
-        return AlignResult(source, "error", 0, None, error.reason)
+        return AlignResult(source, "error", 0, None, error.reason, error.kind)
     except Exception as error:  # one odd photo must not stop a folder of hundreds
         log.exception("%s: face detection failed", source)
-        return AlignResult(source, "error", 0, None, f"{type(error).__name__}: {error}")
+        reason = f"{type(error).__name__}: {error}"
+        return AlignResult(source, "error", 0, None, reason, "detection_failed")
     if crop is None:
-        return AlignResult(
-            source, "no_face", 0, None, f"no face with confidence >= {min_confidence}"
-        )
+        reason = f"no face with confidence >= {min_confidence}"
+        return AlignResult(source, "no_face", 0, None, reason, "no_face")
     _write_png_atomically(crop, crop_path)
-    reason = ""
     if len(faces) > 1:
         reason = f"{len(faces)} faces; used the largest"
         log.warning("%s: %s", source, reason)  # it may be someone else: worth a look
-    return AlignResult(source, "ok", len(faces), crop_path, reason)
+        return AlignResult(source, "ok", len(faces), crop_path, reason, "several_faces")
+    return AlignResult(source, "ok", len(faces), crop_path, "")
 
 
 def _write_png_atomically(image: np.ndarray, path: Path) -> None:
@@ -315,9 +331,12 @@ def align_folder(
     """Align every photo in `src_dir` into `out_dir`/<stem>.png and write `out_dir`/manifest.csv.
 
     The manifest has one row per photo (see MANIFEST_COLUMNS); photos with no face or that cannot
-    be read are listed with the reason and skipped. A rerun reuses every row whose source still
-    has the same mtime and size (and whose crop is still there at this size), so only new or
-    changed photos are processed.
+    be read are listed with the reason and skipped, and one summary line (SkipSummary: how many
+    skipped, by cause, and how many had several faces) is logged at the end. A rerun reuses every
+    row whose source still has the same mtime and size (and whose crop is still there at this
+    size), so only new or changed photos are processed. An `out_dir` belongs to one `src_dir`:
+    aligning another folder into it is a ValueError (unless the first folder no longer exists,
+    as when both were moved).
 
     Returns the manifest with `source` and `crop` as full paths (src_dir/…, out_dir/…; crop missing
     when there is none). The CSV keeps them relative, so the two folders can be moved together.
@@ -326,6 +345,7 @@ def align_folder(
     if src_dir.resolve() == out_dir.resolve():
         raise ValueError(f"{out_dir}: out_dir must differ from src_dir (crops would become inputs)")
     out_dir.mkdir(parents=True, exist_ok=True)
+    _claim_out_dir(src_dir, out_dir)
     sources = [
         p
         for p in list_images(src_dir, recursive)
@@ -368,9 +388,37 @@ def align_folder(
     finally:
         manifest = _manifest_frame(rows, order=[p.relative_to(src_dir).as_posix() for p in sources])
         _write_manifest(manifest, out_dir / MANIFEST_NAME)
-    counts = manifest["status"].value_counts().to_dict()
-    log.info("aligned %s into %s: %s", src_dir, out_dir, counts)
+    alignment_summary(manifest).log(log, where=f"aligning {src_dir} into {out_dir}")
     return _with_full_paths(manifest, src_dir, out_dir)
+
+
+def alignment_summary(manifest: pd.DataFrame) -> SkipSummary:
+    """The photos of an align_folder manifest skipped, by cause, and how many had several faces."""
+    summary = SkipSummary("photos", done="aligned")
+    for row in manifest.itertuples():
+        if row.status == "ok":
+            summary.add_ok()
+        else:
+            summary.add_skip(row.source, row.problem or row.status, row.reason)
+    several = int((manifest["problem"] == "several_faces").sum())
+    if several:
+        summary.notes["with several faces (the largest used)"] = several
+    return summary
+
+
+def _claim_out_dir(src_dir: Path, out_dir: Path) -> None:
+    """Record that `out_dir` holds `src_dir`'s crops; refuse if another live folder's are there."""
+    note = out_dir / SOURCE_NOTE
+    mine = str(src_dir.resolve())
+    if note.exists():
+        previous = note.read_text(encoding="utf-8").strip()
+        if previous and previous != mine and Path(previous).is_dir():
+            raise ValueError(
+                f"{out_dir} holds the aligned faces of {previous}; aligning {src_dir} into it "
+                "would overwrite them (photos with the same name in both). Give each photo "
+                "folder its own out_dir."
+            )
+    note.write_text(mine + "\n", encoding="utf-8")
 
 
 def _with_full_paths(manifest: pd.DataFrame, src_dir: Path, out_dir: Path) -> pd.DataFrame:
@@ -396,6 +444,7 @@ def _manifest_row(key: str, result: AlignResult, stat: os.stat_result) -> dict:
         "n_faces": result.n_faces,
         "crop": result.crop.name if result.crop is not None else "",
         "reason": result.reason,
+        "problem": result.problem,
         "source_mtime_ns": stat.st_mtime_ns,
         "source_size": stat.st_size,
     }
@@ -424,15 +473,29 @@ def _read_manifest(path: Path) -> dict[str, dict]:
         return {}
     try:
         frame = pd.read_csv(
-            path, dtype={"source": str, "crop": str, "reason": str}, keep_default_na=False
+            path,
+            dtype={"source": str, "crop": str, "reason": str, "problem": str},
+            keep_default_na=False,
         )
-        missing = set(MANIFEST_COLUMNS) - set(frame.columns)
+        missing = set(MANIFEST_COLUMNS) - set(frame.columns) - {"problem"}
         if missing:
             raise ValueError(f"missing columns {sorted(missing)}")
+        if "problem" not in frame.columns:  # written before the column existed: derive it
+            frame["problem"] = _derived_problem(frame)
         return {row["source"]: row for row in frame[MANIFEST_COLUMNS].to_dict("records")}
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as error:
         log.warning("%s: ignoring unreadable manifest, realigning everything (%s)", path, error)
         return {}
+
+
+def _derived_problem(frame: pd.DataFrame) -> list[str]:
+    problems = []
+    for status, n_faces in zip(frame["status"], frame["n_faces"], strict=True):
+        if status == "ok":
+            problems.append("several_faces" if int(n_faces) > 1 else "")
+        else:
+            problems.append("no_face" if status == "no_face" else "error")
+    return problems
 
 
 def _manifest_frame(rows: dict[str, dict], order: list[str]) -> pd.DataFrame:

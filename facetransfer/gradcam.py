@@ -43,8 +43,8 @@ def default_layer_name(model) -> str:
 
 
 def describe_layer(model, layer_name: str | None = None) -> str:
-    """"conv6, 2x2 map": the layer Grad-CAM reads and its resolution, for a figure's label (a 2x2
-    map can only say which quarter of the face matters)."""
+    """The layer Grad-CAM reads and its resolution, e.g. "conv6, 2x2 map", for a figure's label
+    (a 2x2 map can only say which quarter of the face matters)."""
     name = layer_name or default_layer_name(model)
     height, width = model.get_layer(name).output.shape[1:3]
     return f"{name}, {height}x{width} map"

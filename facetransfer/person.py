@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,8 +86,12 @@ def align_photos(frame: pd.DataFrame, aligned_dir, progress: bool = True) -> pd.
     frame["aligned"] = frame["path"]
     user = frame["source"] == "fotos"
     dropped = []
-    for folder in sorted({str(Path(p).parent) for p in frame.loc[user, "path"]}):
-        out = Path(aligned_dir) / Path(folder).name.replace(" ", "_")
+    folders = sorted({str(Path(p).parent) for p in frame.loc[user, "path"]})
+    # one out folder per photo folder: train/paco and test/paco must not share one
+    base = Path(os.path.commonpath([str(Path(f).parent) for f in folders])) if folders else None
+    for folder in folders:
+        key = Path(folder).relative_to(base).as_posix().replace("/", "__").replace(" ", "_")
+        out = Path(aligned_dir) / key
         manifest = align_folder(folder, out, progress=progress)
         lookup = {str(Path(r.source)): r for r in manifest.itertuples()}
         for i in frame.index[user & (frame["path"].map(lambda p: str(Path(p).parent)) == folder)]:

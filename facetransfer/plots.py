@@ -132,6 +132,27 @@ def _spans_decades(values: Sequence[np.ndarray], ratio: float = 30.0) -> bool:
     return bool(finite.size and finite.min() > 0 and finite.max() / finite.min() >= ratio)
 
 
+def attribute_history(history) -> dict[str, list[float]]:
+    """A run's history with its attribute metrics under the plain names the seed's runs use.
+
+    The improved network trained with an identity head logs ``attribute_logits_loss`` and
+    ``attribute_logits_binary_accuracy`` (its ``loss`` is the sum with the identity loss); this
+    keeps the attribute part as ``loss`` and ``binary_accuracy`` (and ``val_...``), so the runs
+    overlay in :func:`training_curves`. A single-output history is returned unchanged.
+    """
+    history = dict(_history_dict(history))
+    prefix = "attribute_logits_"
+    if not any(k.startswith(prefix) or k.startswith("val_" + prefix) for k in history):
+        return history
+    plain = {}
+    for key, values in history.items():
+        split = "val_" if key.startswith("val_") else ""
+        name = key[len(split) :]
+        if name.startswith(prefix):
+            plain[split + name[len(prefix) :]] = list(values)
+    return plain
+
+
 def training_curves(
     histories: Mapping[str, Mapping[str, Sequence[float]]],
     metrics: Sequence[str] | None = None,
@@ -176,7 +197,19 @@ def training_curves(
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))  # whole epochs
         ax.set_title(metric + (" (log scale)" if ax.get_yscale() == "log" else ""))
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+    # One legend for the figure, below the panels (never over a curve): a colour per config, and
+    # the line style for the split.
+    from matplotlib.lines import Line2D
+
+    handles = [
+        Line2D([], [], color=colors[i % len(colors)], label=name)
+        for i, name in enumerate(histories)
+    ]
+    handles += [
+        Line2D([], [], color="black", linestyle="-", label="train"),
+        Line2D([], [], color="black", linestyle="--", label="validation"),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize=9)
     if title:
         fig.suptitle(title)
     return fig

@@ -58,8 +58,14 @@ def _hparam_value(value):
 
 
 def _loss_name(loss) -> str:
+    """ "mse", "binary_crossentropy (from logits)", or "output: loss + output: loss" for a model
+    trained on several outputs (the improved model with its identity head)."""
     if isinstance(loss, str):
         return loss
+    if isinstance(loss, Mapping):
+        return " + ".join(f"{key}: {_loss_name(value)}" for key, value in loss.items())
+    if isinstance(loss, (list, tuple)):
+        return " + ".join(_loss_name(value) for value in loss)
     name = getattr(loss, "name", None) or type(loss).__name__
     if getattr(loss, "from_logits", False):
         name += " (from logits)"
@@ -125,12 +131,39 @@ def write_final_metrics(run_dir, metrics: Mapping[str, float], step: int = 0) ->
     return tags
 
 
-class HParamsLogger(keras.callbacks.Callback):
-    """Write the run's hyperparameters when training begins (so an interrupted run is listed too)
-    and, when it ends, the best value of ``monitor`` as ``final/best_<monitor>``: the epoch the
-    checkpoint kept, beside the last epoch's values that the HParams table shows anyway.
+# A model trained on several outputs names its metrics after the output ("attribute_logits_
+# binary_accuracy"); the aliases put them under the plain tag the single-output runs use.
+ALIAS_PREFIXES = ("attribute_logits_",)
 
-    ``hparams`` None derives them from the compiled model with :func:`run_hparams`.
+
+def shared_tag_aliases(logs: Mapping[str, float]) -> dict[tuple[str, str], float]:
+    """{(split, tag): value} for the metrics of a multi-output run that single-output runs log
+    under a plain name: ``val_attribute_logits_binary_accuracy`` -> ("validation",
+    "epoch_binary_accuracy"). A plain name the run logs itself (its total ``loss``) is never
+    shadowed."""
+    aliases = {}
+    for key, value in logs.items():
+        split, name = ("validation", key[4:]) if key.startswith("val_") else ("train", key)
+        for prefix in ALIAS_PREFIXES:
+            if not name.startswith(prefix):
+                continue
+            plain = name[len(prefix) :]
+            own = f"val_{plain}" if split == "validation" else plain
+            if plain and own not in logs:
+                aliases[(split, f"epoch_{plain}")] = float(value)
+    return aliases
+
+
+class HParamsLogger(keras.callbacks.Callback):
+    """What TensorBoard needs beyond Keras' own callback, for one run folder:
+
+    - the run's hyperparameters, when training begins (so an interrupted run is listed too);
+      ``hparams`` None derives them from the compiled model with :func:`run_hparams`;
+    - when it ends, the best value of ``monitor`` as ``final/best_<monitor>``: the epoch the
+      checkpoint kept, beside the last epoch's values that the HParams table shows anyway;
+    - every epoch, for a model trained on several outputs (the improved network with its
+      identity head), its attribute metrics under the plain tags the other runs use
+      (:func:`shared_tag_aliases`), so all runs line up in the Scalars tab.
     """
 
     def __init__(
@@ -156,14 +189,52 @@ class HParamsLogger(keras.callbacks.Callback):
         write_hparams(self.run_dir, self.hparams)
 
     def on_epoch_end(self, epoch, logs=None):
-        value = (logs or {}).get(self.monitor)
+        logs = logs or {}
+        value = logs.get(self.monitor)
         if value is not None and math.isfinite(float(value)):
             self.values.append(float(value))
+        self._write_aliases(epoch, logs)
+
+    def _write_aliases(self, epoch: int, logs: Mapping[str, float]) -> None:
+        import tensorflow as tf
+
+        by_split: dict[str, dict[str, float]] = {}
+        for (split, tag), value in shared_tag_aliases(logs).items():
+            by_split.setdefault(split, {})[tag] = value
+        for split, scalars in by_split.items():  # beside Keras' own train/ and validation/ files
+            writer = _writer(self.run_dir / split)
+            with writer.as_default():
+                for tag, value in scalars.items():
+                    tf.summary.scalar(tag, value, step=epoch)
+            writer.flush()
 
     def on_train_end(self, logs=None):
         if self.values:
             best = self.pick(self.values)
             write_final_metrics(self.run_dir, {f"best_{self.monitor}": best}, len(self.values))
+
+
+def log_results(
+    run_dir,
+    metrics: Mapping[str, float],
+    model=None,
+    images=None,
+    labels=None,
+    step: int = 0,
+    names: Sequence[str] | None = None,
+    threshold: float = 0.5,
+    person: str = "person",
+    prefix: str = "test_",
+) -> None:
+    """After training and evaluating a run: ``metrics`` (e.g. the test summary) as
+    ``final/<prefix><name>`` scalars, columns of the HParams table beside the run's config; and,
+    given ``model`` with sample ``images`` and ``labels``, the kept model's predictions on them in
+    the Images tab (see :func:`write_sample_predictions`)."""
+    write_final_metrics(run_dir, {f"{prefix}{k}": v for k, v in metrics.items()}, step)
+    if model is not None and images is not None and labels is not None:
+        write_sample_predictions(
+            run_dir, model, images, labels, step, names=names, threshold=threshold, person=person
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -217,11 +288,30 @@ def predictions_image(images, captions: Sequence[str], colors: Sequence[str], nc
 
 
 def _probabilities(model, images: np.ndarray) -> np.ndarray:
-    from facetransfer.models import attribute_probabilities
-
-    if int(model.output_shape[-1]) == 1:  # a person model ends in a sigmoid
-        return model.predict(images, verbose=0).reshape(-1)
-    return attribute_probabilities(model, images)
+    """Scores in [0, 1]: a person model's probability (N,), or attribute probabilities (N, 40)
+    from logits (improved), raw scores (seed configs) or the "attribute_logits" output of a
+    model trained with an identity head."""
+    # A direct call, not predict(): a sample of 8 faces needs no batching, and predict() would
+    # retrace its tf.function for each new sample size (and warn about it).
+    raw = model(keras.ops.convert_to_tensor(np.asarray(images, dtype=np.float32)), training=False)
+    if isinstance(raw, Mapping):
+        raw = {key: keras.ops.convert_to_numpy(value) for key, value in raw.items()}
+    elif isinstance(raw, (list, tuple)):
+        raw = [keras.ops.convert_to_numpy(value) for value in raw]
+    else:
+        raw = keras.ops.convert_to_numpy(raw)
+    logits = False
+    if isinstance(raw, Mapping):  # several named outputs: show the attributes
+        key = "attribute_logits" if "attribute_logits" in raw else sorted(raw)[0]
+        raw, logits = raw[key], key == "attribute_logits"
+    elif isinstance(raw, (list, tuple)):
+        raw = raw[0]
+    else:
+        logits = model.get_layer(index=-1).name == "attribute_logits"
+    raw = np.asarray(raw, dtype=np.float64)
+    if raw.ndim == 2 and raw.shape[1] == 1:  # a person model ends in a sigmoid
+        return raw[:, 0]
+    return 1.0 / (1.0 + np.exp(-raw)) if logits else np.clip(raw, 0.0, 1.0)
 
 
 def write_sample_predictions(

@@ -513,3 +513,35 @@ def test_real_celeba_sample():
     share = celeba.attributes.mean()
     majority_accuracy = np.maximum(share, 1 - share).mean()
     assert 0.78 < majority_accuracy < 0.83, majority_accuracy
+
+
+# --------------------------------------------------------------------------------------------
+# Rows missing for images on disk, and BOM/CRLF in the two-column files.
+
+
+def test_images_without_an_attribute_row_are_counted_and_named(tmp_path, caplog):
+    make_celeba(tmp_path, n=10, partition=eighty_ten_ten(10))
+    image_dir = tmp_path / "img_align_celeba"
+    for name in ("000011.jpg", "000012.jpg", "extra photo.png"):
+        (image_dir / name).touch()
+    (image_dir / "notes.txt").write_text("not an image: not counted")
+    with caplog.at_level(logging.WARNING, logger="facetransfer.celeba"):
+        celeba = load_celeba(tmp_path)
+    assert celeba.n_unlabelled == 3
+    assert len(celeba.attributes) == 10
+    message = next(r.getMessage() for r in caplog.records if "no row in" in r.getMessage())
+    assert "3 image files have no row in list_attr_celeba.txt" in message
+    assert "000011.jpg" in message
+
+
+@pytest.mark.parametrize("reader", [read_partition, read_identities])
+def test_two_column_files_with_bom_and_crlf(tmp_path, reader):
+    path = write_lines(
+        tmp_path / "labels.csv",
+        ["image_id,value", "000001.jpg,0", "000002.jpg,2"],
+        newline="\r\n",
+        bom=True,
+    )
+    values = reader(path)
+    assert list(values.index) == ["000001.jpg", "000002.jpg"]
+    assert values.tolist() == [0, 2]

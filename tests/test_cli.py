@@ -9,7 +9,7 @@ import pytest
 from facetransfer import cli
 
 
-@pytest.mark.parametrize("command", ["prepare", "train-attributes", "transfer", "predict"])
+@pytest.mark.parametrize("command", ["prepare", "train-attributes", "transfer", "predict", "export"])
 def test_every_subcommand_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main([command, "--help"])

@@ -84,3 +84,79 @@ def test_augmentation_keeps_shape_and_range(rng):
     x, _ = next(iter(ds))
     assert x.shape == (6, 32, 32, 3) and x.dtype.name == "uint8"
     assert not np.array_equal(x.numpy(), images)
+
+
+def test_two_builders_of_one_cache_do_not_collide(tmp_path):
+    """The workers of a multi-worker run may build the same cache on a shared disk at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    paths = _write_faces(tmp_path / "img", 6)
+    with ThreadPoolExecutor(2) as pool:
+        caches = list(
+            pool.map(
+                lambda _: dataset.build_cache(paths, 24, tmp_path / "cache", progress=False),
+                range(2),
+            )
+        )
+    assert caches[0].path == caches[1].path
+    np.testing.assert_array_equal(np.asarray(caches[0].images), np.asarray(caches[1].images))
+    assert sorted(p.suffix for p in (tmp_path / "cache").iterdir()) == [".json", ".npy"]
+
+
+def test_shards_are_disjoint_equal_and_cover_all_but_the_remainder():
+    shards = [dataset.shard_indices(11, (3, i)) for i in range(3)]
+    assert [len(s) for s in shards] == [3, 3, 3]
+    together = np.concatenate(shards)
+    assert len(set(together.tolist())) == 9 and together.max() <= 10
+    np.testing.assert_array_equal(dataset.shard_indices(5, None), np.arange(5))
+    with pytest.raises(ValueError, match="shard"):
+        dataset.shard_indices(5, (2, 2))
+    with pytest.raises(ValueError, match="cannot be split"):
+        dataset.shard_indices(2, (3, 0))
+
+
+def test_sharded_datasets_split_the_images_between_workers(rng):
+    images = rng.integers(0, 256, (10, 4, 4, 3), dtype=np.uint8)
+    seen = []
+    for index in range(2):
+        ds = dataset.make_dataset(images, np.arange(10), 2, shuffle=True, shard=(2, index))
+        labels = np.concatenate([y.numpy().ravel() for _, y in ds]).astype(int)
+        assert len(labels) == 5
+        seen.append(set(labels.tolist()))
+    assert not seen[0] & seen[1] and len(seen[0] | seen[1]) == 10
+
+
+def test_drop_remainder_gives_whole_batches_only(rng):
+    images = rng.integers(0, 256, (10, 4, 4, 3), dtype=np.uint8)
+    ds = dataset.make_dataset(images, np.zeros(10), 4, drop_remainder=True)
+    assert [len(x) for x, _ in ds] == [4, 4]
+
+
+def test_augment_batch_without_zoom_or_light_only_mirrors(rng):
+    images = rng.integers(0, 256, (16, 10, 12, 3), dtype=np.uint8)
+    out = dataset.augment_batch(images, [1, 2], zoom=0.0, brightness=0.0, contrast=0.0).numpy()
+    mirrored = [np.array_equal(o, i[:, ::-1]) for o, i in zip(out, images, strict=True)]
+    unchanged = [np.array_equal(o, i) for o, i in zip(out, images, strict=True)]
+    assert all(m or u for m, u in zip(mirrored, unchanged, strict=True))
+    assert 0 < sum(mirrored) < 16  # a coin per image, not one for the batch
+    again = dataset.augment_batch(images, [1, 2], zoom=0.0, brightness=0.0, contrast=0.0)
+    np.testing.assert_array_equal(out, again.numpy())  # stateless: same seed, same result
+
+
+@pytest.mark.parametrize("augment", ["flip", "light"])
+def test_batch_augmentations_keep_shape_labels_and_change_each_epoch(rng, augment):
+    images = rng.integers(0, 256, (8, 16, 16, 3), dtype=np.uint8)
+    ds = dataset.make_dataset(images, np.arange(8), 8, augment=augment, seed=5)
+    (x1, y1), (x2, _) = next(iter(ds)), next(iter(ds))
+    assert x1.shape == images.shape and x1.dtype.name == "uint8"
+    np.testing.assert_array_equal(y1.numpy().ravel(), np.arange(8))
+    assert not np.array_equal(x1.numpy(), x2.numpy()), "new random choices every epoch"
+    if augment == "flip":
+        for out, original in zip(x1.numpy(), images, strict=True):
+            assert np.array_equal(out, original) or np.array_equal(out, original[:, ::-1])
+
+
+def test_unknown_augmentation_is_refused(rng):
+    images = rng.integers(0, 256, (4, 8, 8, 3), dtype=np.uint8)
+    with pytest.raises(ValueError, match="unknown augmentation"):
+        dataset.make_dataset(images, np.zeros(4), 2, augment="rotate")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 
@@ -20,7 +21,7 @@ from facetransfer.faces import (
     detect_faces,
     similarity_transform,
 )
-from facetransfer.images import read_rgb
+from facetransfer.images import ImageReadError, read_rgb
 
 CELEBA_ALIGNED = SHARED_DATA / "celeba" / "img_align_celeba"
 
@@ -234,3 +235,184 @@ def test_align_folder_cache_skips_unchanged_and_names_duplicate_stems(
     third = align_folder(photos, out, progress=False)
     assert calls == ["me.png"]  # only the touched photo is redone, under the same crop name
     assert list(third["crop"]) == list(first["crop"])
+
+
+# --- bad photos in a folder, on drawn faces (no shared data needed) ----------------------------
+
+
+def drawn_face(seed: int, person: str = "paco") -> Image.Image:
+    """A 178x218 drawn face (facetransfer.synthetic), which MTCNN finds at confidence > 0.9."""
+    from facetransfer import synthetic
+
+    rng = np.random.default_rng(seed)
+    identity = synthetic.person_identity(person, seed)
+    return synthetic.render_face(identity, synthetic.sample_attributes(identity, rng), rng)
+
+
+def two_drawn_faces() -> Image.Image:
+    """Face A at full size on the left, face B (someone else) at 60 % on the right."""
+    canvas = Image.new("RGB", (178 + 20 + 107, 218), (128, 128, 128))
+    canvas.paste(drawn_face(3), (0, 0))
+    canvas.paste(drawn_face(4, "luis").resize((107, 131)), (198, 40))
+    return canvas
+
+
+def test_align_folder_every_kind_of_bad_photo_and_one_summary(
+    detector, tmp_path, monkeypatch, caplog
+):
+    photos, out = tmp_path / "photos", tmp_path / "aligned"
+    photos.mkdir()
+    two_drawn_faces().save(photos / "pair of faces.png")
+    drawn_face(0).save(photos / "café ñ 写真, 1.jpg", quality=95)  # space, comma, non-ASCII
+    Image.new("RGB", (200, 200), (128, 128, 128)).save(photos / "blank.png")
+    (photos / "empty.jpg").touch()
+    (photos / "notes.jpg").write_text("not pixels")
+    drawn_face(4).save(photos / "locked.jpg")
+    (photos / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
+    (photos / "Thumbs.db").write_bytes(b"\xd0\xcf\x11\xe0")
+    (photos / "old").mkdir()
+    drawn_face(0).save(photos / "old" / "in a sub-folder.jpg")
+
+    real_read_rgb = faces.read_rgb
+
+    def locked_read_rgb(path, *args, **kwargs):
+        if os.path.basename(path) == "locked.jpg":  # as root, chmod cannot lock a file
+            raise ImageReadError(path, "permission denied", "permission")
+        return real_read_rgb(path, *args, **kwargs)
+
+    monkeypatch.setattr(faces, "read_rgb", locked_read_rgb)
+    with caplog.at_level(logging.INFO, logger="facetransfer.faces"):
+        manifest = align_folder(photos, out, progress=False)
+    manifest.index = [os.path.basename(source) for source in manifest["source"]]
+    assert sorted(manifest.index) == sorted(
+        [
+            "pair of faces.png",
+            "café ñ 写真, 1.jpg",
+            "blank.png",
+            "empty.jpg",
+            "notes.jpg",
+            "locked.jpg",
+        ]
+    )
+    expected = {
+        "pair of faces.png": ("ok", "several_faces"),
+        "café ñ 写真, 1.jpg": ("ok", ""),
+        "blank.png": ("no_face", "no_face"),
+        "empty.jpg": ("error", "empty"),
+        "notes.jpg": ("error", "not_image"),
+        "locked.jpg": ("error", "permission"),
+    }
+    assert {n: (r.status, r.problem) for n, r in manifest.iterrows()} == expected
+    assert manifest.loc["pair of faces.png", "n_faces"] == 2
+    assert os.path.basename(manifest.loc["café ñ 写真, 1.jpg", "crop"]) == "café ñ 写真, 1.png"
+    assert read_rgb(manifest.loc["café ñ 写真, 1.jpg", "crop"]).shape == (218, 178, 3)
+    # The larger face (A) is the one aligned: the crop looks like A aligned on its own.
+    alone = align_image(np.asarray(drawn_face(3)))[0].astype(float)
+    from_pair = read_rgb(manifest.loc["pair of faces.png", "crop"]).astype(float)
+    assert np.corrcoef(alone.ravel(), from_pair.ravel())[0, 1] > 0.9
+
+    summaries = [
+        r.getMessage() for r in caplog.records if "aligned 2 of 6 photos" in r.getMessage()
+    ]
+    assert len(summaries) == 1, caplog.text
+    for words in (
+        "skipped 4",
+        "1 no face found",
+        "1 empty file",
+        "1 not an image",
+        "1 permission denied",
+        "1 with several faces (the largest used)",
+    ):
+        assert words in summaries[0]
+    for name in ("blank.png", "empty.jpg", "notes.jpg", "locked.jpg", "pair of faces.png"):
+        assert name in caplog.text  # each problem photo named in its own line too
+
+    # Permission restored: a rerun retries the failed photo and keeps the rest from the cache.
+    monkeypatch.setattr(faces, "read_rgb", real_read_rgb)
+    again = align_folder(photos, out, progress=False)
+    again.index = [os.path.basename(source) for source in again["source"]]
+    assert again.loc["locked.jpg", "status"] == "ok"
+    assert again.loc["blank.png", "status"] == "no_face"
+
+
+def test_an_out_dir_holds_one_photo_folder(tmp_path):
+    first, second, out = tmp_path / "train" / "paco", tmp_path / "test" / "paco", tmp_path / "out"
+    for folder in (first, second):
+        folder.mkdir(parents=True)
+        (folder / "1.jpg").touch()  # the same name in both: the second would overwrite the first
+    align_folder(first, out, progress=False)
+    with pytest.raises(ValueError, match="holds the aligned faces of"):
+        align_folder(second, out, progress=False)
+    align_folder(first, out, progress=False)  # its own folder: fine
+    shutil.rmtree(tmp_path / "train")  # the first folder is gone (moved): the out_dir is free
+    assert list(align_folder(second, out, progress=False)["status"]) == ["error"]
+
+
+def test_manifest_from_before_the_problem_column_is_still_a_cache(detector, tmp_path, monkeypatch):
+    photos, out = tmp_path / "photos", tmp_path / "aligned"
+    photos.mkdir()
+    Image.new("RGB", (200, 200), (128, 128, 128)).save(photos / "blank.png")
+    align_folder(photos, out, progress=False)
+    old = pd.read_csv(out / "manifest.csv", keep_default_na=False).drop(columns="problem")
+    old.to_csv(out / "manifest.csv", index=False)
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("the photo should come from the cache")
+
+    monkeypatch.setattr(faces, "align_file", must_not_run)
+    manifest = align_folder(photos, out, progress=False)
+    assert list(manifest["status"]) == ["no_face"] and list(manifest["problem"]) == ["no_face"]
+
+
+def test_alignment_summary_from_a_manifest():
+    manifest = pd.DataFrame(
+        {
+            "source": ["a.jpg", "b.jpg", "c.jpg", "d.jpg"],
+            "status": ["ok", "ok", "no_face", "error"],
+            "problem": ["", "several_faces", "no_face", "truncated"],
+            "reason": ["", "2 faces; used the largest", "no face", "truncated or corrupt"],
+        }
+    )
+    summary = faces.alignment_summary(manifest)
+    assert summary.counts() == {"no_face": 1, "truncated": 1}
+    assert str(summary) == (
+        "aligned 2 of 4 photos; skipped 2: 1 no face found, 1 truncated or corrupt; "
+        "1 with several faces (the largest used)"
+    )
+
+
+def test_a_detector_crash_on_one_photo_does_not_stop_the_folder(tmp_path, monkeypatch, caplog):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("a.png", "b.png"):
+        Image.new("RGB", (60, 60), (90, 90, 90)).save(photos / name)
+
+    def flaky(image, *args, **kwargs):
+        if flaky.calls == 0:
+            flaky.calls += 1
+            raise RuntimeError("out of memory in the detector")
+        return None, []  # the other photo: no face
+
+    flaky.calls = 0
+    monkeypatch.setattr(faces, "align_image", flaky)
+    with caplog.at_level(logging.WARNING, logger="facetransfer.faces"):
+        manifest = align_folder(photos, tmp_path / "out", progress=False)
+    assert list(manifest["status"]) == ["error", "no_face"]
+    assert list(manifest["problem"]) == ["detection_failed", "no_face"]
+    assert "RuntimeError: out of memory" in manifest["reason"].iloc[0]
+    assert "face detection failed" in caplog.text
+
+
+def test_an_unreadable_manifest_means_aligning_again(tmp_path, caplog):
+    photos, out = tmp_path / "photos", tmp_path / "out"
+    photos.mkdir()
+    (photos / "empty.jpg").touch()
+    align_folder(photos, out, progress=False)
+    for garbage in (b"\x00\xff garbage, not a manifest\n", b"a,b\n1,2\n", b'"unclosed\n'):
+        (out / "manifest.csv").write_bytes(garbage)
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="facetransfer.faces"):
+            manifest = align_folder(photos, out, progress=False)
+        assert "ignoring unreadable manifest" in caplog.text, garbage
+        assert list(manifest["problem"]) == ["empty"]
+    assert list(pd.read_csv(out / "manifest.csv").columns) == faces.MANIFEST_COLUMNS

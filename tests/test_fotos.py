@@ -31,10 +31,13 @@ def test_simple_layout_is_split_deterministically_and_remembered(tmp_path):
     # the manifest wins over a new seed: a rerun uses the same photos
     remembered = fotos.split_fotos(tmp_path / "fotos", "paco", seed=99, manifest=manifest)
     pd.testing.assert_frame_equal(remembered, first)
-    # a new photo of the person makes the old split stale
+    # a new photo of the person makes the old split stale, and so does a new one of others
     _photos(tmp_path / "fotos" / "paco", 1, start=50)
     redone = fotos.split_fotos(tmp_path / "fotos", "paco", seed=1, manifest=manifest)
     assert len(redone) == len(first) + 1
+    _photos(tmp_path / "fotos" / "others", 1, start=150)
+    redone = fotos.split_fotos(tmp_path / "fotos", "paco", seed=1, manifest=manifest)
+    assert len(redone) == len(first) + 2
 
 
 @pytest.mark.parametrize("negative", ["no paco", "no_paco", "others"])
@@ -82,3 +85,55 @@ def test_celeba_negatives_are_identity_disjoint_and_never_base_test_images(tmp_p
         for b in fotos.SPLITS:
             if a < b:
                 assert not set(who[splits == a]) & set(who[splits == b])
+
+
+def test_split_groups_matches_split_indices_for_single_photos_and_keeps_groups_whole():
+    for n in (1, 2, 3, 7, 20, 33):
+        for seed in range(3):
+            codes = fotos.split_groups(np.arange(n), (0.6, 0.2, 0.2), np.random.default_rng(seed))
+            parts = fotos.split_indices(n, (0.6, 0.2, 0.2), np.random.default_rng(seed))
+            for code, index in enumerate(parts):
+                assert (codes[index] == code).all(), (n, seed)
+    # Three groups of four and two single photos: each split still gets photos, groups whole.
+    groups = np.array([5, 5, 5, 5, 9, 9, 9, 9, 2, 2, 2, 2, 7, 8])
+    for seed in range(20):
+        codes = fotos.split_groups(groups, (0.6, 0.2, 0.2), np.random.default_rng(seed))
+        assert set(codes) == {0, 1, 2}, seed
+        for group in np.unique(groups):
+            assert len(set(codes[groups == group])) == 1
+
+
+def test_photos_in_sub_folders_are_used(tmp_path):
+    _photos(tmp_path / "paco", 8)
+    _photos(tmp_path / "paco" / "2019", 4, start=20)
+    _photos(tmp_path / "others" / "friends", 12, start=100)
+    (tmp_path / "paco" / ".DS_Store").write_bytes(b"junk")
+    frame = fotos.split_fotos(tmp_path, "paco", deduplicate=False)
+    assert (frame["label"] == 1).sum() == 12 and (frame["label"] == 0).sum() == 12
+    assert frame["path"].str.contains("2019").sum() == 4
+
+
+def test_a_broken_manifest_is_redone_and_never_left_half_written(tmp_path, monkeypatch):
+    _photos(tmp_path / "fotos" / "paco", 10)
+    _photos(tmp_path / "fotos" / "others", 10, start=100)
+    manifest = tmp_path / "split.csv"
+    first = fotos.split_fotos(tmp_path / "fotos", "paco", seed=1, manifest=manifest)
+    assert [p.name for p in tmp_path.iterdir() if "partial" in p.name] == []
+
+    manifest.write_bytes(b'path,label\n"unclosed')  # e.g. truncated by hand
+    again = fotos.split_fotos(tmp_path / "fotos", "paco", seed=1, manifest=manifest)
+    pd.testing.assert_frame_equal(again, first)
+
+    # A crash while writing: the old manifest stays whole.
+    before = manifest.read_bytes()
+
+    def crash(self, path, *args, **kwargs):
+        with open(path, "w") as handle:
+            handle.write("path,label,split\n/half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", crash)
+    _photos(tmp_path / "fotos" / "paco", 1, start=50)  # a new photo: the split is redone
+    with pytest.raises(KeyboardInterrupt):
+        fotos.split_fotos(tmp_path / "fotos", "paco", seed=1, manifest=manifest)
+    assert manifest.read_bytes() == before

@@ -101,6 +101,8 @@ def test_training_curves(out_dir):
     assert len(loss_ax.lines) == 4  # two configs, train and val each
     assert len(acc_ax.lines) == 3  # model1 has no val_accuracy
     assert {line.get_linestyle() for line in loss_ax.lines} == {"-", "--"}
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == ["model1", "model2", "train", "validation"]  # one figure legend
     assert len(plots.training_curves(histories).axes) == 2  # default: every training metric
     assert_png(plots.save_figure(fig, out_dir / "training_curves.png"))
     with pytest.raises(ValueError, match="auc"):
@@ -297,3 +299,23 @@ def test_annotate_photo_shrinks_large_photos(tmp_path):
     out = plots.annotate_photo(big, result, "paco", tmp_path, max_side=800)
     width, height = Image.open(out).size
     assert width == 800 and 533 <= height <= 600  # the photo's shape plus the title line
+
+
+def test_attribute_history_puts_attribute_metrics_under_plain_names():
+    multi = {
+        "loss": [3.0],
+        "attribute_logits_loss": [0.4],
+        "attribute_logits_binary_accuracy": [0.8],
+        "identity_loss": [2.6],
+        "val_loss": [3.1],
+        "val_attribute_logits_loss": [0.5],
+        "val_attribute_logits_binary_accuracy": [0.78],
+    }
+    assert plots.attribute_history(multi) == {
+        "loss": [0.4],
+        "binary_accuracy": [0.8],
+        "val_loss": [0.5],
+        "val_binary_accuracy": [0.78],
+    }
+    single = {"loss": [0.3], "binary_accuracy": [0.8]}
+    assert plots.attribute_history(single) == single

@@ -172,3 +172,66 @@ def test_sample_grid_is_an_rgb_batch_of_one(tmp_path):
     assert grid.dtype == np.uint8 and grid.ndim == 4 and grid.shape[0] == 1 and grid.shape[3] == 3
     with pytest.raises(ValueError, match="labels"):
         tensorboard_logs.SamplePredictions(tmp_path, faces, np.zeros(2))
+
+
+def test_a_model_trained_with_an_identity_head_is_described_and_sampled(tmp_path):
+    keras.utils.set_random_seed(0)
+    base = models.improved_cnn(32, n_outputs=3, widths=(8,), embedding_dim=8)
+    trainer = models.with_identity_head(base, n_identities=5)
+    hparams = tensorboard_logs.run_hparams(trainer, {"arch": "improved"}, 2)
+    assert hparams["loss"].startswith("attribute_logits: binary_crossentropy (from logits) + ")
+    faces = np.random.default_rng(3).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
+    labels = np.zeros((4, 3))
+    grid = tensorboard_logs.write_sample_predictions(tmp_path, trainer, faces, labels, step=1)
+    assert grid.shape[0] == 1
+    logits = base.predict(faces, verbose=0)
+    np.testing.assert_allclose(  # the attribute output, read as logits
+        tensorboard_logs._probabilities(trainer, faces), 1 / (1 + np.exp(-logits)), rtol=1e-5
+    )
+
+
+def test_shared_tag_aliases_line_up_multi_output_runs():
+    logs = {
+        "loss": 3.0,
+        "attribute_logits_loss": 0.5,
+        "attribute_logits_binary_accuracy": 0.8,
+        "identity_loss": 2.5,
+        "val_loss": 3.2,
+        "val_attribute_logits_binary_accuracy": 0.78,
+    }
+    assert tensorboard_logs.shared_tag_aliases(logs) == {
+        ("train", "epoch_binary_accuracy"): 0.8,
+        ("validation", "epoch_binary_accuracy"): 0.78,
+    }  # the total loss keeps its own tag; identity metrics have no plain twin
+    assert tensorboard_logs.shared_tag_aliases({"binary_accuracy": 0.8, "val_loss": 1.0}) == {}
+
+
+def test_fit_with_an_identity_head_logs_the_plain_tags(tmp_path):
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(4)
+    x = rng.integers(0, 256, (16, 32, 32, 3), dtype=np.uint8)
+    targets = {
+        "attribute_logits": (rng.random((16, 3)) < 0.3).astype(np.float32),
+        "identity": rng.integers(0, 4, 16),
+    }
+    train = tf.data.Dataset.from_tensor_slices((x, targets)).batch(8)
+    base = models.improved_cnn(32, n_outputs=3, widths=(8,), embedding_dim=8)
+    trainer = models.with_identity_head(base, 4)
+    run = tmp_path / "improved-run"
+    result = training.fit(
+        trainer,
+        train,
+        train,
+        2,
+        tmp_path / "improved.h5",
+        run,
+        verbose=0,
+        monitor="val_attribute_logits_binary_accuracy",
+        mode="max",
+        save_model=base,
+    )
+    events = read_run(run / "validation")
+    values = [
+        float(tf.make_ndarray(e.tensor_proto)) for e in events.Tensors("epoch_binary_accuracy")
+    ]
+    assert values == pytest.approx(result.history["val_attribute_logits_binary_accuracy"])

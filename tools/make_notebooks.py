@@ -37,6 +37,65 @@ reports_dir = None         # None: reports/
 """
 
 
+# Cells written by the figures/export work, kept verbatim.
+CELL_TB = """\
+from facetransfer import tensorboard_logs
+
+person_models = {key: person_lib.load_model_file(seed_out if key == "seed" else paths.models / f"{person}.h5",
+                                                 expect="person") for key in results}
+for key, r in results.items():
+    tensorboard_logs.log_results(
+        runs[key], {m: v for m, v in r.report.items() if m != "confusion_matrix"}, person_models[key],
+        datas[key].images["test"][:8], datas[key].labels["test"][:8], step=len(r.history["loss"]),
+        threshold=r.threshold, person=person)
+print("TensorBoard runs:", {k: str(v) for k, v in runs.items()})
+"""
+CELL_GRADCAM = '''\
+from facetransfer import gradcam
+
+def first_of_each(labels, n=3):
+    """The first n test photos of the person, then of others."""
+    return np.r_[np.flatnonzero(labels == 1)[:n], np.flatnonzero(labels == 0)[:n]]
+
+names = person_lib.model_metadata(seed_path)["attributes"]
+shown = first_of_each(datas["seed"].labels["test"])
+faces = datas["seed"].images["test"][shown]
+maps, row_images = {}, {}
+for key, attribute_model, data_key in (("seed", person_lib.load_model_file(seed_path), "seed"),
+                                       ("improved", person_lib.load_model_file(improved_path) if have_improved else None, "improved")):
+    if attribute_model is None:
+        continue
+    images = datas[data_key].images["test"][first_of_each(datas[data_key].labels["test"])]
+    for label, explained, output in ((f"{key} base: Smiling", attribute_model, "Smiling"),
+                                     (f"{key} transfer: {person}", person_models[key], None)):
+        row = f"{label}\\n({gradcam.describe_layer(explained)})"
+        maps[row] = gradcam.gradcam(explained, images, output, names=names)
+        row_images[row] = images
+titles = [f"{person if y else 'other'}" for y in datas["seed"].labels["test"][shown]]
+fig = plots.saliency_grid(faces, maps, titles, row_images=row_images)
+plots.save_figure(fig, figures / "03_gradcam.png");
+'''
+CELL_EMBED = """\
+for key, d in datas.items():
+    images = np.concatenate([d.images["validation"], d.images["test"]])
+    labels = np.concatenate([d.labels["validation"], d.labels["test"]])
+    fig = plots.embedding_projection(
+        gradcam.embeddings(person_models[key], images), labels == 1,
+        title=f"{key} base: what the {person} head reads (validation + test photos)")
+    plots.save_figure(fig, figures / f"03_embeddings_{key}.png");
+"""
+CELL_EXPORT = """\
+from facetransfer import export
+
+exported = export.export_person_model(paths.models / f"{person}.h5", data.images["test"])
+print("Keras:", exported.keras_path)
+print("SavedModel:", exported.savedmodel_dir)
+print("TensorFlow Lite:", exported.tflite_path)
+print(f"largest score difference from the Keras model on {len(data.images['test'])} test faces:",
+      {k: f"{v:.1e}" for k, v in exported.max_abs_diff.items()})
+"""
+
+
 def code(source: str, tags=None):
     cell = new_code_cell(source.strip("\n"))
     if tags:
@@ -172,6 +231,7 @@ from facetransfer.attributes import (attribute_report, load_attribute_data, trai
                                      tuned_thresholds)
 from facetransfer.celeba import load_celeba
 from facetransfer.evaluate import summarize_attributes
+from facetransfer import tensorboard_logs
 from facetransfer.models import SEED_CONFIGS, seed_cnn
 from facetransfer.person import load_model_file
 from facetransfer.sources import resolve_celeba
@@ -222,6 +282,8 @@ for config in configs:
     best = load_model_file(result.checkpoint)
     reports[config] = attribute_report(best, data, "test")
     summaries[config] = summarize_attributes(reports[config])
+    tensorboard_logs.log_results(logs, summaries[config], best, data.images["test"][:8],
+                                 data.labels["test"][:8], step=epochs, names=data.names)
     print(f"  saved {result.checkpoint}, TensorBoard run {logs}")
 """),
         code("""\
@@ -258,17 +320,25 @@ if train_improved:
     logs = run_dir(paths.logs, "02_attribute_cnn", "improved")
     _, result = train_attribute_model(improved_data, "improved", "improved", improved_epochs,
                                       paths.models, logs, batch_size, seed=seed, verbose=2)
-    histories["improved"] = result.history
+    histories["improved"] = plots.attribute_history(result.history)
     improved = load_model_file(result.checkpoint)
     reports["improved"] = attribute_report(improved, improved_data, "test")
     tuned = attribute_report(improved, improved_data, "test", tuned_thresholds(improved, improved_data))
     summaries["improved"] = summarize_attributes(reports["improved"])
     summaries["improved"]["mean_balanced_accuracy"] = summarize_attributes(tuned)["mean_balanced_accuracy"]
+    tensorboard_logs.log_results(logs, summaries["improved"], improved,
+                                 improved_data.images["test"][:8], improved_data.labels["test"][:8],
+                                 step=improved_epochs, names=improved_data.names)
     fig = plots.attribute_accuracy_vs_baseline(reports["improved"],
                                                title="Improved: per-attribute test accuracy")
     plots.save_figure(fig, figures / "02_improved_accuracy_vs_baseline.png");
 display(pd.DataFrame(summaries).T[["mean_accuracy", "mean_balanced_accuracy",
                                    "mean_majority_accuracy"]].round(4))
+"""),
+        code("""\
+fig = plots.training_curves(histories, metrics=["loss", "binary_accuracy"],
+                            title="Every config, attribute loss and accuracy")
+plots.save_figure(fig, figures / "02_training_curves_all.png");
 """),
     ]
 
@@ -342,10 +412,11 @@ seed_path = best_checkpoint(paths.models, "seed") if seed_base == "auto" else pa
 improved_path = paths.models / improved_base
 have_improved = improved_path.exists()
 print("Seed base:", seed_path, "| improved base:", improved_path if have_improved else "none")
-results, datas = {}, {}
+results, datas, runs = {}, {}, {}
+runs["seed"] = run_dir(paths.logs, "03_transfer_learning", f"{person}-seed")
 seed_out = paths.models / (f"{person}_seed.h5" if have_improved else f"{person}.h5")
 results["seed"], datas["seed"], model = person_lib.transfer(
-    seed_path, split, seed_out, run_dir(paths.logs, "03_transfer_learning", f"{person}-seed"),
+    seed_path, split, seed_out, runs["seed"],
     paths.cache, person, "seed", seed_epochs, seed_optimizer, seed_learning_rate, seed_loss,
     batch_size, target_false_accept, align=use_alignment, seed=seed)
 model.summary()
@@ -358,9 +429,9 @@ trained to tell attributes and, where CelebA's identities are known, people apar
 """),
         code("""\
 if have_improved:
+    runs["improved"] = run_dir(paths.logs, "03_transfer_learning", f"{person}-improved")
     results["improved"], datas["improved"], model = person_lib.transfer(
-        improved_path, split, paths.models / f"{person}.h5",
-        run_dir(paths.logs, "03_transfer_learning", f"{person}-improved"), paths.cache, person,
+        improved_path, split, paths.models / f"{person}.h5", runs["improved"], paths.cache, person,
         "embedding", improved_epochs, "adam",
         1e-4 if unfreeze_top else improved_learning_rate, batch_size=batch_size,
         target_false_accept=target_false_accept, unfreeze_top=unfreeze_top,
@@ -407,6 +478,29 @@ fig = plots.image_grid(faces, titles, colors, ncols=6, title="Test photos: decis
 plots.save_figure(fig, figures / "03_test_predictions.png");
 print(f"saved {paths.models / (person + '.h5')} with threshold {result.threshold:.4f}")
 """),
+        md("""
+## In TensorBoard
+
+Test metrics join each run's row in the HParams dashboard; eight test photos with the model's answer
+are in the Images tab.
+"""),
+        code(CELL_TB),
+        md("""
+## Where the models look (Grad-CAM)
+
+Bright regions raise the score. The seed's last conv layer is a 2x2 map at 192 px, so it can only
+point at a quarter of the face.
+"""),
+        code(CELL_GRADCAM),
+        md("## The person among the others: what each head reads, projected to 2-D"),
+        code(CELL_EMBED),
+        md("""
+## Export for phones and servers
+
+The final person model as `.keras`, as a SavedModel (`model.export()`) and as TensorFlow Lite, each
+checked to give the Keras model's scores on the test faces.
+"""),
+        code(CELL_EXPORT),
     ]
 
 
@@ -468,7 +562,7 @@ from facetransfer.images import read_rgb, resize
 
 shown = [p for p in pngs if p is not None][:12]
 if shown:
-    fig = plots.image_grid(np.stack([resize(read_rgb(p), (240, 240)) for p in shown]),
+    fig = plots.image_grid([read_rgb(p) for p in shown],
                            [p.stem for p in shown], ncols=6, title="Annotated predictions")
     plots.save_figure(fig, figures / "04_predictions.png");
 print("annotated photos in", out_dir)
