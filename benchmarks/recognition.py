@@ -7,7 +7,8 @@ Protocol (issue "Recognition that works"):
   (face detection and alignment) and train the head (15) and choose its threshold (5, with 50 of
   the negatives) for a 1% false-accept target; the other photos are held out.
 - Training negatives: 200 CelebA images of other, non-evaluation people (train/validation
-  partitions, identity-disjoint between the head's train and validation).
+  partitions, identity-disjoint between the head's train and validation), the same 200 for every
+  person, sent through the same intake as the photos.
 - Test: the person's held-out photos and 10 photos of each of 10 other evaluation people, through
   the same intake.
 Reported: means over the 30 people of ROC AUC, balanced accuracy, acceptance of the person and
@@ -129,8 +130,10 @@ def stage_pixels(args) -> None:
     model = keras.Model(inputs, x, name="pixels")
     path = WORK / "models" / "pixels.h5"
     save_model_atomically(model, path)
-    _write_json_atomically(path.with_suffix(".json"),
-                           {"arch": "pixels", "crop": args.crop, "image_size": args.image_size})
+    _write_json_atomically(
+        path.with_suffix(".json"),
+        {"arch": "pixels", "crop": args.crop, "image_size": args.image_size},
+    )
     print(f"wrote {path}")
 
 
@@ -210,11 +213,12 @@ def evaluate_set(kind: str, people: list[int], base_path: Path, celeba, excluded
 
     photos = photos_of(args.shared, "wild" if kind == "wild" else "aligned_full", people)
     lookup = aligned_lookup(photos, kind)
+    # One pool of 200 negatives for every person, aligned once through the intake.
+    negatives = negatives_pool(celeba, excluded, 200, np.random.default_rng(args.seed))
     rows = []
     for k, person in enumerate(people):
         rng = np.random.default_rng(args.seed * 1000 + person)
         strangers = list(rng.choice([p for p in people if p != person], 10, replace=False))
-        negatives = negatives_pool(celeba, excluded, 200, rng)
         frame = person_frame(person, photos, strangers, negatives, rng)
         frame["aligned"] = [
             lookup.get(p, p) if s == "fotos" else p
@@ -222,6 +226,8 @@ def evaluate_set(kind: str, people: list[int], base_path: Path, celeba, excluded
         ]
         no_face = frame["aligned"].isna()
         frame = frame[~no_face].reset_index(drop=True)
+        # negatives through the same intake as the photos (see person.align_celeba_rows)
+        frame = person_lib.align_celeba_rows(frame, WORK / "aligned" / "celeba")
         result, data, _ = person_lib.transfer(
             base_path,
             frame,

@@ -42,9 +42,15 @@ class AttributeData:
         return {split: len(y) for split, y in self.labels.items()}
 
 
-def load_attribute_data(celeba, size: int, cache_dir, crop: str = "full",
-                        progress: bool = True, exclude_identities=(),
-                        min_identity_images: int = 2) -> AttributeData:
+def load_attribute_data(
+    celeba,
+    size: int,
+    cache_dir,
+    crop: str = "full",
+    progress: bool = True,
+    exclude_identities=(),
+    min_identity_images: int = 2,
+) -> AttributeData:
     """Decode and resize every split once (cached), keeping labels aligned with the images read.
 
     When CelebA's identities are known, each training identity with at least
@@ -73,48 +79,86 @@ def checkpoint_name(arch: str, config: str) -> str:
     return f"seed_{config}" if arch == "seed" else arch
 
 
-def train_attribute_model(data: AttributeData, arch: str, config: str, epochs: int, models_dir,
-                          logs_dir, batch_size: int = 32, learning_rate: float | None = None,
-                          seed: int = 0, resume: bool = True, verbose="auto",
-                          identity_weight: float = 1.0, augment: bool | None = None,
-                          name: str | None = None):
+def train_attribute_model(
+    data: AttributeData,
+    arch: str,
+    config: str,
+    epochs: int,
+    models_dir,
+    logs_dir,
+    batch_size: int = 32,
+    learning_rate: float | None = None,
+    seed: int = 0,
+    resume: bool = True,
+    verbose="auto",
+    identity_weight: float = 1.0,
+    augment: bool | None = None,
+    name: str | None = None,
+    precision: str = "float32",
+):
     """Train one architecture/config; its best epoch by validation binary accuracy is kept in
     models/<name>.h5 (and .keras), with a JSON sidecar naming the image size and crop.
 
     The improved architecture also learns who each face is (an additive-margin softmax on its
     embedding) when identities are known and `identity_weight` > 0; the saved model is the
-    attribute network alone, embedding included.
+    attribute network alone, embedding included. `precision` "auto" computes in bfloat16 where
+    the CPU has bfloat16 units (about 2x faster there, see BENCHMARKS.md); checkpoints are float32.
     """
     import keras
 
     from facetransfer import models, training
+    from facetransfer.distribute import precision_scope
 
     keras.utils.set_random_seed(seed)
-    model = models.build_attribute_model(arch, data.size, config, learning_rate)
     augment = (arch == "improved") if augment is None else augment
     # Mirroring changes no attribute and no identity: free extra data for the improved model.
-    flips = keras.layers.RandomFlip("horizontal", seed=seed) if augment else None
+    # As a batch op it is 3-4x faster than Keras' RandomFlip layer.
+    flips = "flip" if augment else None
     use_identity = arch == "improved" and identity_weight > 0 and data.n_identities > 1
+    with precision_scope(precision):
+        model = models.build_attribute_model(arch, data.size, config, learning_rate)
+        if use_identity:
+            lr = 2e-3 if learning_rate is None else learning_rate
+            trainer = models.with_identity_head(model, data.n_identities, identity_weight, lr)
     if use_identity:
-        lr = 2e-3 if learning_rate is None else learning_rate
-        trainer = models.with_identity_head(model, data.n_identities, identity_weight, lr)
         train_ds = _identity_dataset(data, "train", batch_size, True, seed, flips)
         val_ds = _identity_dataset(data, "validation", batch_size, False, seed)
         monitor = "val_attribute_logits_binary_accuracy"
     else:
         trainer = model
-        train_ds = make_dataset(data.images["train"], data.labels["train"], batch_size,
-                                shuffle=True, seed=seed, augment=flips)
+        train_ds = make_dataset(
+            data.images["train"],
+            data.labels["train"],
+            batch_size,
+            shuffle=True,
+            seed=seed,
+            augment=flips,
+        )
         val_ds = make_dataset(data.images["validation"], data.labels["validation"], batch_size)
         monitor = "val_binary_accuracy"
     name = name or checkpoint_name(arch, config)
     result = training.fit(
-        trainer, train_ds, val_ds, epochs, Path(models_dir) / f"{name}.h5", logs_dir,
-        monitor=monitor, mode="max", resume=resume, verbose=verbose, save_model=model,
-        metadata={"arch": arch, "config": config, "image_size": data.size, "crop": data.crop,
-                  "attributes": data.names, "seed": seed,
-                  "identity_classes": data.n_identities if use_identity else 0,
-                  "identity_weight": identity_weight if use_identity else 0.0},
+        trainer,
+        train_ds,
+        val_ds,
+        epochs,
+        Path(models_dir) / f"{name}.h5",
+        logs_dir,
+        monitor=monitor,
+        mode="max",
+        resume=resume,
+        verbose=verbose,
+        save_model=model,
+        metadata={
+            "arch": arch,
+            "config": config,
+            "image_size": data.size,
+            "crop": data.crop,
+            "attributes": data.names,
+            "seed": seed,
+            "identity_classes": data.n_identities if use_identity else 0,
+            "identity_weight": identity_weight if use_identity else 0.0,
+        },
     )
     return model, result
 
@@ -175,13 +219,17 @@ def identity_classes(ids: dict[str, np.ndarray], min_images: int) -> dict[str, n
     return classes
 
 
-
-
-def _identity_dataset(data: AttributeData, split: str, batch_size: int, shuffle: bool,
-                      seed: int, augment=None):
+def _identity_dataset(
+    data: AttributeData, split: str, batch_size: int, shuffle: bool, seed: int, augment=None
+):
     """Images with both targets: the 40 attributes and the identity class (-1: not learned)."""
     both = np.concatenate([data.labels[split], data.identities[split][:, None]], axis=1)
-    ds = make_dataset(data.images[split], both, batch_size, shuffle=shuffle, seed=seed,
-                      augment=augment)
+    ds = make_dataset(
+        data.images[split], both, batch_size, shuffle=shuffle, seed=seed, augment=augment
+    )
     n = len(data.names)
-    return ds.map(lambda x, y: (x, {"attribute_logits": y[:, :n], "identity": y[:, n:]}))
+
+    def split_targets(x, y):
+        return x, {"attribute_logits": y[:, :n], "identity": y[:, n:]}
+
+    return ds.map(split_targets)

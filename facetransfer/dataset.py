@@ -2,8 +2,13 @@
 
 The cache is one `.npy` file (memory-mapped when read) per list of source files, size and crop;
 its name is a hash of all three plus each file's size and mtime, so a changed photo, size or crop
-builds a new cache and an unchanged one is reused. It is written to a temporary name and renamed,
-so an interrupted build never leaves a cache that looks complete.
+builds a new cache and an unchanged one is reused. It is written to a temporary name of its own
+and renamed, so an interrupted build never leaves a cache that looks complete and two processes
+building the same cache at once do not collide.
+
+The pipeline (`make_dataset`) shuffles and batches indices, gathers each batch from the cache in
+one read, augments whole batches (`augment_batch`) and prefetches; `shard` gives each worker of a
+multi-worker run its own equal share. BENCHMARKS.md has what each costs.
 """
 
 from __future__ import annotations

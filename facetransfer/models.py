@@ -246,8 +246,8 @@ class CosineClassifier(layers.Layer):
 
     def build(self, input_shape):
         self.centres = self.add_weight(
-            name="centres", shape=(input_shape[-1], self.n_classes),
-            initializer="glorot_uniform")
+            name="centres", shape=(input_shape[-1], self.n_classes), initializer="glorot_uniform"
+        )
 
     def call(self, inputs):
         x = keras.ops.normalize(inputs, axis=-1)
@@ -278,29 +278,44 @@ class AdditiveMarginLoss(keras.losses.Loss):
         logits = self.scale * (y_pred - self.margin * onehot)
         per_face = keras.losses.sparse_categorical_crossentropy(safe, logits, from_logits=True)
         # mean over the faces whose identity is learned, not the whole batch
-        return per_face * known * ops.cast(ops.shape(known)[0], y_pred.dtype) / (
-            ops.sum(known) + 1e-6)
+        return (
+            per_face * known * ops.cast(ops.shape(known)[0], y_pred.dtype) / (ops.sum(known) + 1e-6)
+        )
 
     def get_config(self):
         return {**super().get_config(), "margin": self.margin, "scale": self.scale}
 
 
-def with_identity_head(model, n_identities: int, identity_weight: float = 1.0,
-                       learning_rate: float = 2e-3, margin: float = 0.35, scale: float = 30.0):
+def with_identity_head(
+    model,
+    n_identities: int,
+    identity_weight: float = 1.0,
+    learning_rate: float = 2e-3,
+    margin: float = 0.35,
+    scale: float = 30.0,
+):
     """A training model sharing every layer of the improved `model`: its 40 attribute logits and
     the cosine similarities of its embedding to `n_identities` identity centres. Saving `model`
     at any time saves the shared weights without the identity head."""
     embedding = model.get_layer("embedding").output
     cosine = CosineClassifier(n_identities, name="identity")(embedding)
-    trainer = keras.Model(model.inputs[0], {"attribute_logits": model.output, "identity": cosine},
-                          name=f"{model.name}_with_identity")
+    trainer = keras.Model(
+        model.inputs[0],
+        {"attribute_logits": model.output, "identity": cosine},
+        name=f"{model.name}_with_identity",
+    )
     trainer.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
-        loss={"attribute_logits": keras.losses.BinaryCrossentropy(from_logits=True),
-              "identity": AdditiveMarginLoss(margin, scale)},
+        loss={
+            "attribute_logits": keras.losses.BinaryCrossentropy(from_logits=True),
+            "identity": AdditiveMarginLoss(margin, scale),
+        },
         loss_weights={"attribute_logits": 1.0, "identity": identity_weight},
-        metrics={"attribute_logits": [keras.metrics.BinaryAccuracy(name="binary_accuracy",
-                                                                   threshold=0.0)]},
+        metrics={
+            "attribute_logits": [
+                keras.metrics.BinaryAccuracy(name="binary_accuracy", threshold=0.0)
+            ]
+        },
     )
     return trainer
 

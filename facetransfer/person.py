@@ -78,8 +78,8 @@ class PersonData:
 
 
 def align_photos(frame: pd.DataFrame, aligned_dir, progress: bool = True) -> pd.DataFrame:
-    """Replace each user photo's path by its aligned face crop (CelebA geometry); photos with no
-    face are dropped and listed. CelebA negatives are aligned already and pass through."""
+    """Replace each photo's path by its aligned face crop (CelebA geometry); photos with no face
+    are dropped and listed. CelebA negatives go through the same intake (align_celeba_rows)."""
     from facetransfer.faces import align_folder
 
     frame = frame.copy()
@@ -104,6 +104,35 @@ def align_photos(frame: pd.DataFrame, aligned_dir, progress: bool = True) -> pd.
                 frame.at[i, "aligned"] = str(row.crop)
     for path, reason in dropped:
         log.warning("skipped %s: %s", path, reason)
+    frame = frame[frame["aligned"].notna()].reset_index(drop=True)
+    return align_celeba_rows(frame, Path(aligned_dir) / "_celeba")
+
+
+def align_celeba_rows(frame: pd.DataFrame, aligned_dir) -> pd.DataFrame:
+    """Send CelebA negatives through the same detection and alignment as the user's photos.
+
+    CelebA's crops were aligned by CelebA's own pipeline, a little differently from ours; were only
+    the person's photos re-aligned, a head could learn "our crop" versus "CelebA's crop" instead of
+    who is in it, and accept any stranger whose photo went through our intake. Each crop is cached
+    as `aligned_dir/<name>.png`; a CelebA image with no face found is dropped.
+    """
+    from facetransfer.faces import align_file
+
+    frame = frame.copy()
+    if "aligned" not in frame.columns:
+        frame["aligned"] = frame["path"]
+    out = Path(aligned_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for i in frame.index[frame["source"] == "celeba"]:
+        source = Path(frame.at[i, "path"])
+        crop = out / f"{source.stem}.png"
+        if not crop.exists():
+            result = align_file(source, crop)
+            if result.status != "ok":
+                log.warning("skipped CelebA negative %s: %s", source, result.reason)
+                frame.at[i, "aligned"] = None
+                continue
+        frame.at[i, "aligned"] = str(crop)
     return frame[frame["aligned"].notna()].reset_index(drop=True)
 
 
@@ -138,8 +167,12 @@ def build_person_model(base, head: str = "auto", unfreeze_top: bool = False):
         model = models.seed_transfer_model(base)
     elif head == "embedding":
         model = models.embedding_transfer_model(base)
+    elif head == "centroid":
+        model = models.embedding_transfer_model(base, dropout=0.0)
     else:
-        raise ValueError(f"unknown head {head!r}: expected 'auto', 'seed' or 'embedding'")
+        raise ValueError(
+            f"unknown head {head!r}: expected 'auto', 'seed', 'embedding' or 'centroid'"
+        )
     if unfreeze_top:
         top = models.top_block_layers(base)
         if not top:
@@ -158,6 +191,8 @@ def class_weights(labels: np.ndarray) -> dict[int, float]:
 
 
 def scores(model, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
+    if len(images) <= batch_size:  # one photo's faces: skip predict()'s per-call setup
+        return np.asarray(model(images, training=False), dtype=np.float32).reshape(-1)
     return model.predict(images, batch_size=batch_size, verbose=0).reshape(-1)
 
 
@@ -176,6 +211,52 @@ def save_person_model(model, path, metadata: dict) -> list[Path]:
     sidecar = Path(path).with_suffix(".json")
     _write_json_atomically(sidecar, metadata)
     return [*written, sidecar]
+
+
+def set_centroid_head(model, data: PersonData, scale: float = 20.0) -> None:
+    """No training: the head scores how much closer a face's normalised embedding is to the mean
+    of the person's training photos than to the mean of the others' (enrolment by mean, the
+    classic way face-verification embeddings are used). Its threshold is chosen like any head's."""
+    import keras
+
+    normalized = keras.Model(model.inputs[0], model.get_layer("head_normalize").output)
+    z = normalized.predict(data.images["train"], verbose=0)
+    y = data.labels["train"] > 0.5
+
+    def unit(v):
+        return v / (np.linalg.norm(v) + 1e-12)
+
+    direction = unit(z[y].mean(axis=0)) - unit(z[~y].mean(axis=0))
+    middle = 0.5 * (z[y] @ direction).mean() + 0.5 * (z[~y] @ direction).mean()
+    layer = model.get_layer("probability")
+    layer.set_weights(
+        [scale * direction[:, None].astype("float32"), np.array([-scale * middle], dtype="float32")]
+    )
+
+
+def finish_person(
+    model,
+    data: PersonData,
+    checkpoint,
+    target_false_accept: float = 0.01,
+    metadata: dict | None = None,
+    history: dict | None = None,
+) -> PersonResult:
+    """Choose the threshold on validation, report on test, save model + threshold + report."""
+    threshold = evaluate.threshold_for_false_accept(
+        data.labels["validation"], scores(model, data.images["validation"]), target_false_accept
+    )
+    test_scores = scores(model, data.images["test"])
+    report = evaluate.person_report(data.labels["test"], test_scores, threshold)
+    meta = {
+        **(metadata or {}),
+        "threshold": float(threshold),
+        "target_false_accept": target_false_accept,
+        "test": {k: v for k, v in report.items() if k != "confusion_matrix"},
+        "counts": data.counts().to_dict(),
+    }
+    save_person_model(model, Path(checkpoint).with_suffix(".h5"), meta)
+    return PersonResult(float(threshold), report, test_scores, history or {})
 
 
 def train_person(
@@ -219,21 +300,7 @@ def train_person(
         model, train_ds, val_ds, epochs, checkpoint, logs_dir, weights, verbose
     )
     best = load_model_file(checkpoint, expect="person")
-    threshold = evaluate.threshold_for_false_accept(
-        data.labels["validation"], scores(best, data.images["validation"]), target_false_accept
-    )
-    test_scores = scores(best, data.images["test"])
-    report = evaluate.person_report(data.labels["test"], test_scores, threshold)
-    meta = {
-        **(metadata or {}),
-        "threshold": float(threshold),
-        "target_false_accept": target_false_accept,
-        "test": {k: v for k, v in report.items() if k != "confusion_matrix"},
-        "counts": data.counts().to_dict(),
-    }
-    save_person_model(best, checkpoint, meta)
-    training_history = model_fit.history
-    return PersonResult(float(threshold), report, test_scores, training_history)
+    return finish_person(best, data, checkpoint, target_false_accept, metadata, model_fit.history)
 
 
 def _fit_weighted(model, train_ds, val_ds, epochs, checkpoint, logs_dir, weights, verbose):
@@ -337,12 +404,27 @@ def predict_photo(person: PersonModel, path) -> dict:
     return result
 
 
-def transfer(base_path, frame: pd.DataFrame, out, logs_dir, cache_dir, person: str,
-             head: str = "auto", epochs: int | None = None, optimizer: str = "adam",
-             learning_rate: float | None = None, loss: str = "binary_crossentropy",
-             batch_size: int = 16, target_false_accept: float = 0.01, augment: bool = True,
-             unfreeze_top: bool = False, align: bool = False, seed: int = 0, verbose=0,
-             progress: bool = True):
+def transfer(
+    base_path,
+    frame: pd.DataFrame,
+    out,
+    logs_dir,
+    cache_dir,
+    person: str,
+    head: str = "auto",
+    epochs: int | None = None,
+    optimizer: str = "adam",
+    learning_rate: float | None = None,
+    loss: str = "binary_crossentropy",
+    batch_size: int = 16,
+    target_false_accept: float = 0.01,
+    augment: bool = True,
+    unfreeze_top: bool = False,
+    align: bool = False,
+    seed: int = 0,
+    verbose=0,
+    progress: bool = True,
+):
     """The whole transfer from a split of photos: load the base, read the photos at its input
     size and crop, build and train the head, choose the threshold, save `out` (.h5, .keras,
     .json with the threshold). Returns (PersonResult, PersonData, model). The notebooks, the CLI
@@ -359,9 +441,33 @@ def transfer(base_path, frame: pd.DataFrame, out, logs_dir, cache_dir, person: s
     if learning_rate is None:
         learning_rate = 1e-3 if head == "seed" else (1e-4 if unfreeze_top else 1e-2)
     model = build_person_model(base, head, unfreeze_top)
+    metadata = {
+        "person": person,
+        "base": str(base_path),
+        "crop": crop,
+        "align": align,
+        "image_size": size,
+        "head": head,
+        "unfreeze_top": unfreeze_top,
+    }
+    if head == "centroid":
+        set_centroid_head(model, data)
+        result = finish_person(model, data, out, target_false_accept, metadata)
+        return result, data, model
     result = train_person(
-        model, data, epochs, out, logs_dir, optimizer, learning_rate, loss, batch_size,
-        target_false_accept, augment=augment, seed=seed, verbose=verbose,
-        metadata={"person": person, "base": str(base_path), "crop": crop, "align": align,
-                  "image_size": size, "head": head, "unfreeze_top": unfreeze_top})
+        model,
+        data,
+        epochs,
+        out,
+        logs_dir,
+        optimizer,
+        learning_rate,
+        loss,
+        batch_size,
+        target_false_accept,
+        augment=augment,
+        seed=seed,
+        verbose=verbose,
+        metadata=metadata,
+    )
     return result, data, model

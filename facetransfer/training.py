@@ -31,9 +31,13 @@ def run_dir(logs_root, group: str, name: str) -> Path:
 
 def save_model_atomically(model, path) -> list[Path]:
     """Save `path` (.h5) and the native .keras beside it, each to a temporary name first and then
-    renamed, so a crash mid-write never leaves a half-written file under the real name."""
+    renamed, so a crash mid-write never leaves a half-written file under the real name.
+    A model trained in mixed bfloat16 is saved as its float32 twin, which predicts anywhere."""
+    from facetransfer.distribute import float32_copy
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    model = float32_copy(model)
     written = []
     for target in (path.with_suffix(".h5"), path.with_suffix(".keras")):
         partial = target.with_name(f".{target.stem}.partial{target.suffix}")

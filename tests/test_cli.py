@@ -9,7 +9,9 @@ import pytest
 from facetransfer import cli
 
 
-@pytest.mark.parametrize("command", ["prepare", "train-attributes", "transfer", "predict", "export"])
+@pytest.mark.parametrize(
+    "command", ["prepare", "train-attributes", "transfer", "predict", "export"]
+)
 def test_every_subcommand_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main([command, "--help"])

@@ -44,7 +44,8 @@ TRAIN_SCRIPT = textwrap.dedent(
     )
     model, result = distribute.train_attribute_model(
         data, "seed", "model2", 1, out / "models", out / "logs", strategy,
-        global_batch_size=16, seed=3, resume=False, shuffle=False, verbose=0,
+        global_batch_size=16, seed=3, resume=False, shuffle=False, precision="float32",
+        verbose=0,
     )
     np.savez(out / "weights.npz", *[w.numpy() for w in model.weights])
     import keras
@@ -210,3 +211,40 @@ def test_only_the_chief_writes_the_real_checkpoint(tmp_path):
 def test_unknown_strategy_is_refused():
     with pytest.raises(ValueError, match="unknown strategy"):
         distribute.make_strategy("parameter-server")
+
+
+def test_precision_names_and_scope_restores_the_global_policy():
+    import keras
+
+    assert distribute.policy_name("float32") == "float32"
+    assert distribute.policy_name("bfloat16") == "mixed_bfloat16"
+    assert distribute.policy_name("auto") in ("float32", "mixed_bfloat16")
+    with pytest.raises(ValueError, match="unknown precision"):
+        distribute.policy_name("float16")
+    before = keras.mixed_precision.global_policy().name
+    with distribute.precision_scope("bfloat16") as policy:
+        assert policy == keras.mixed_precision.global_policy().name == "mixed_bfloat16"
+    assert keras.mixed_precision.global_policy().name == before
+
+
+def test_a_bfloat16_model_is_saved_as_its_float32_twin(tmp_path, rng):
+    import keras
+
+    from facetransfer import models, training
+
+    with distribute.precision_scope("bfloat16"):
+        model = models.improved_cnn(32, widths=(8, 16))
+    assert model.get_layer("stem_conv").compute_dtype == "bfloat16"
+    images = rng.integers(0, 256, (2, 32, 32, 3), dtype=np.uint8)
+    copy = distribute.float32_copy(model)
+    assert {layer.dtype_policy.name for layer in copy.layers} == {"float32"}
+    for a, b in zip(model.get_weights(), copy.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(
+        np.asarray(copy(images), np.float32), np.asarray(model(images), np.float32), atol=0.1
+    )
+    assert distribute.float32_copy(copy) is copy  # float32 already: nothing to do
+
+    training.save_model_atomically(model, tmp_path / "m.h5")
+    loaded = keras.models.load_model(tmp_path / "m.h5", compile=False)
+    assert {layer.dtype_policy.name for layer in loaded.layers} == {"float32"}

@@ -360,10 +360,13 @@ Photos: `fotos/<person>/` (plus, optionally, `fotos/others/`), or the seed's lay
 many people. Your photos are detected and aligned like CelebA's crops first. Without any photos, a
 drawn person is generated.
 """),
-        code("""\
+        code(
+            """\
 person = "paco"            # the folder name of the person's photos
 fotos_dir = None           # None: fotos/, else the drawn default person
-""" + COMMON_PARAMS + """\
+"""
+            + COMMON_PARAMS
+            + """\
 seed_base = "auto"         # a seed model in models/, or "auto": the best of the three configs
 improved_base = "improved.h5"  # used when present in models/ (notebook 02 trains it)
 seed_epochs = 150          # the seed's
@@ -377,7 +380,9 @@ batch_size = 16
 negatives = 200            # CelebA faces drawn as negatives when there is no others/ folder
 target_false_accept = 0.01
 align = "auto"             # detect and align faces: "auto" (yes for real photos), "yes", "no"
-""", tags=["parameters"]),
+""",
+            tags=["parameters"],
+        ),
         code(SETUP),
         code("""\
 from facetransfer import person as person_lib
@@ -515,7 +520,8 @@ beside the model. A PNG per photo with labelled boxes goes to `reports/predictio
 
 The same thing from a shell: `facetransfer predict --model models/paco.h5 PHOTOS... --json`.
 """),
-        code("""\
+        code(
+            """\
 person = "paco"
 model_path = None          # None: models/<person>.h5
 photos = None              # a folder or file of photos; None: the test photos of notebook 03's split
@@ -524,7 +530,9 @@ data_dir = None
 models_dir = None
 logs_dir = None
 reports_dir = None
-""", tags=["parameters"]),
+""",
+            tags=["parameters"],
+        ),
         code(SETUP),
         code("""\
 from facetransfer.images import list_images
