@@ -3,9 +3,10 @@
 Protocol (issue "Recognition that works"):
 - 30 of the 150 identities with 30 aligned full-size photos are evaluation people, and 30 of the
   100 people in celeba-wild; none of them is seen while the base is trained.
-- For each evaluation person: 20 photos go through the same intake as a user's fotos/<name>/
-  (face detection and alignment) and train the head (15) and choose its threshold (5, with 50 of
-  the negatives) for a 1% false-accept target; the other photos are held out.
+- For each evaluation person: 20 photos (15 for wild people with fewer than 25, so that 5 remain
+  to test on) go through the same intake as a user's fotos/<name>/ (face detection and alignment);
+  three quarters train the head, a quarter chooses its threshold with 50 of the negatives, for a
+  1% false-accept target; the other photos are held out.
 - Training negatives: 200 CelebA images of other, non-evaluation people (train/validation
   partitions, identity-disjoint between the head's train and validation), the same 200 for every
   person, sent through the same intake as the photos.
@@ -165,13 +166,16 @@ def person_frame(
 ) -> pd.DataFrame:
     own = list(photos[person])
     order = rng.permutation(len(own))
+    # Wild people have 20 to 30 photos: keep at least 5 to test on.
+    n_enrol = min(n_enrol, len(own) - 5)
+    n_train = round(0.75 * n_enrol)  # 15 of 20; the rest choose the threshold
     enrol = [own[i] for i in order[:n_enrol]]
     held_out = [own[i] for i in order[n_enrol:]]
     rows = [
         {
             "path": str(p),
             "label": 1,
-            "split": "train" if i < 15 else "validation",
+            "split": "train" if i < n_train else "validation",
             "source": "fotos",
         }
         for i, p in enumerate(enrol)
@@ -290,9 +294,36 @@ def stage_eval(args) -> None:
             "minutes": round((time.perf_counter() - start) / 60, 1),
         }
         print(kind, json.dumps(results[kind]), flush=True)
-    out = WORK / f"{args.base_name}-{args.head}-recognition.json"
+    which = f"-{args.only}" if args.only else ""
+    out = WORK / f"{args.base_name}-{args.head}{which}-recognition.json"
     out.write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
+
+
+def stage_report(args) -> None:
+    """A Markdown table of every finished evaluation in work/: means over the people."""
+    columns = {
+        "roc_auc": "ROC AUC",
+        "balanced_accuracy": "balanced acc.",
+        "acceptance": "person accepted",
+        "false_accept": "strangers accepted",
+        "tpr_at_1pct_fpr": "accepted at 1% false accepts",
+    }
+    print(
+        "| base + head | photos | people | "
+        + " | ".join(columns.values())
+        + " | test photos (person / strangers) |"
+    )
+    print("|---|---|---:|" + "---:|" * len(columns) + "---:|")
+    for csv in sorted(WORK.glob("*-*-*.csv")):
+        base, head, kind = csv.stem.rsplit("-", 2)
+        frame = pd.read_csv(csv)
+        means = " | ".join(f"{frame[c].mean():.3f}" for c in columns)
+        head = "logistic" if head == "auto" else head  # auto: the logistic head on an embedding
+        print(
+            f"| {base} + {head} | {kind} | {len(frame)} | {means} | "
+            f"{int(frame['n_person'].sum())} / {int(frame['n_others'].sum())} |"
+        )
 
 
 def machine() -> str:
@@ -311,7 +342,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--stage", choices=("base", "pixels", "eval"), required=True)
+    parser.add_argument("--stage", choices=("base", "pixels", "eval", "report"), required=True)
     parser.add_argument("--shared", type=Path, default=SHARED_DATA)
     parser.add_argument("--people", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
@@ -335,7 +366,13 @@ def main(argv=None) -> int:
 
     setup_logging()
     WORK.mkdir(parents=True, exist_ok=True)
-    {"base": stage_base, "pixels": stage_pixels, "eval": stage_eval}[args.stage](args)
+    stages = {
+        "base": stage_base,
+        "pixels": stage_pixels,
+        "eval": stage_eval,
+        "report": stage_report,
+    }
+    stages[args.stage](args)
     return 0
 
 
