@@ -82,13 +82,28 @@ def make_optimizer(name: str, learning_rate: float):
     raise ValueError(f"unknown optimizer {name!r}: expected 'adam' or 'sgd'")
 
 
+LOSSES = {
+    "binary_crossentropy": keras.losses.BinaryCrossentropy,
+    "mse": keras.losses.MeanSquaredError,
+    "categorical_crossentropy": keras.losses.CategoricalCrossentropy,
+}
+
+
+def make_loss(name: str):
+    """A loss object rather than its string: Keras 3 saves a string "mse" into H5 as a metric
+    function it then cannot load back (`keras.models.load_model` fails on the seed's Model 2)."""
+    if name not in LOSSES:
+        raise ValueError(f"unknown loss {name!r}: expected one of {sorted(LOSSES)}")
+    return LOSSES[name]()
+
+
 def compile_seed(model, config: str | CompileConfig, learning_rate: float | None = None):
     """Compile with one of the seed's configs, measured by binary accuracy as the seed was."""
     cfg = SEED_CONFIGS[config] if isinstance(config, str) else config
     lr = cfg.learning_rate if learning_rate is None else learning_rate
     model.compile(
         optimizer=make_optimizer(cfg.optimizer, lr),
-        loss=cfg.loss,
+        loss=make_loss(cfg.loss),
         metrics=[keras.metrics.BinaryAccuracy(name="binary_accuracy")],
     )
     return model
@@ -213,7 +228,7 @@ def compile_person(
     the default here because the output is a probability."""
     model.compile(
         optimizer=make_optimizer(optimizer, learning_rate),
-        loss=loss,
+        loss=make_loss(loss),
         metrics=[
             keras.metrics.BinaryAccuracy(name="binary_accuracy"),
             keras.metrics.AUC(name="auc"),

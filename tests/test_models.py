@@ -26,11 +26,15 @@ def test_seed_head_has_4353_trainable_parameters():
 
 
 @pytest.mark.parametrize("config", ["model1", "model2", "model3"])
-def test_seed_configs_compile_with_their_loss_and_optimizer(config):
+def test_seed_configs_compile_with_their_loss_and_optimizer(config, tmp_path):
     model = models.build_attribute_model("seed", 192, config)
     cfg = models.SEED_CONFIGS[config]
-    assert model.loss == cfg.loss
+    assert isinstance(model.loss, models.LOSSES[cfg.loss])
     assert model.optimizer.__class__.__name__.lower() == cfg.optimizer
+    # a user's plain `keras.models.load_model` on the H5, compiled (Keras' default), must work
+    model.save(tmp_path / "m.h5")
+    loaded = keras.models.load_model(tmp_path / "m.h5")
+    assert isinstance(loaded.loss, models.LOSSES[cfg.loss])
 
 
 def test_improved_model_gives_logits_and_an_embedding():

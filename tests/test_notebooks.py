@@ -49,6 +49,10 @@ def test_notebooks_run_top_to_bottom(tmp_path):
     models = tmp_path / "models"
     for name in ("seed_model1", "seed_model2", "seed_model3", "improved", "paco", "paco_seed"):
         assert (models / f"{name}.h5").exists(), name
+    import keras
+
+    for path in models.glob("*.h5"):  # what a user does with them: plain load_model, compiled
+        keras.models.load_model(path)
     runs = {p.name.rsplit("-", 2)[0] for p in (tmp_path / "logs" / "02_attribute_cnn").iterdir()}
     assert runs == {"model1", "model2", "model3", "improved"}
     figures = {p.name for p in (tmp_path / "reports" / "figures").glob("*.png")}
