@@ -150,17 +150,24 @@ def train_attribute_model(
         verbose=verbose,
         save_model=model,
         metadata={
-            "arch": arch,
-            "config": config,
-            "image_size": data.size,
-            "crop": data.crop,
-            "attributes": data.names,
-            "seed": seed,
+            **checkpoint_metadata(data, arch, config, seed),
             "identity_classes": data.n_identities if use_identity else 0,
             "identity_weight": identity_weight if use_identity else 0.0,
         },
     )
     return model, result
+
+
+def checkpoint_metadata(data: AttributeData, arch: str, config: str, seed: int) -> dict:
+    """What an attribute checkpoint's sidecar records: enough to feed it the right images."""
+    return {
+        "arch": arch,
+        "config": config,
+        "image_size": data.size,
+        "crop": data.crop,
+        "attributes": data.names,
+        "seed": seed,
+    }
 
 
 def attribute_report(

@@ -416,7 +416,7 @@ def train_attribute_model(
     import keras
 
     from facetransfer import models, training
-    from facetransfer.attributes import checkpoint_name
+    from facetransfer.attributes import checkpoint_metadata, checkpoint_name
 
     strategy = strategy or make_strategy("auto")
     cluster = cluster_from_env() if is_multi_worker(strategy) else Cluster()
@@ -440,12 +440,7 @@ def train_attribute_model(
     name = checkpoint_name(arch, config)
     checkpoint, logs = worker_paths(cluster, Path(models_dir) / f"{name}.h5", Path(logs_dir))
     metadata = {
-        "arch": arch,
-        "config": config,
-        "image_size": data.size,
-        "crop": data.crop,
-        "attributes": data.names,
-        "seed": seed,
+        **checkpoint_metadata(data, arch, config, seed),
         "replicas": strategy.num_replicas_in_sync,
         "workers": cluster.num_workers,
         "global_batch_size": global_batch_size,
