@@ -34,10 +34,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from facetransfer.config import SHARED_DATA
-
 log = logging.getLogger("benchmark")
 WORK = Path(__file__).resolve().parent / "work"
+# The development machines' real sample: ../shared/data beside the repository (or --shared).
+SHARED_DATA = Path(
+    os.environ.get("FACETRANSFER_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared/data")
+)
 
 
 def evaluation_people(shared: Path, n: int, seed: int) -> tuple[list[int], list[int]]:
@@ -60,16 +62,14 @@ def photos_of(shared: Path, kind: str, people: list[int]) -> dict[int, list[Path
 
 
 def stage_base(args) -> None:
-    from facetransfer.attributes import (
-        attribute_report,
+    from facetransfer.data.celeba import load_celeba
+    from facetransfer.modeling.attributes import (
+        evaluate_attribute_model,
         load_attribute_data,
         train_attribute_model,
-        tuned_thresholds,
     )
-    from facetransfer.celeba import load_celeba
-    from facetransfer.evaluate import summarize_attributes
-    from facetransfer.person import load_model_file
-    from facetransfer.training import run_dir
+    from facetransfer.modeling.checkpoints import load_model_file
+    from facetransfer.modeling.fit import run_dir
 
     full_people, wild_people = evaluation_people(args.shared, args.people, args.seed)
     celeba = load_celeba(args.shared / "celeba", seed=args.seed)
@@ -77,19 +77,18 @@ def stage_base(args) -> None:
         celeba,
         args.image_size,
         WORK / "cache",
-        args.crop,
+        crop=args.crop,
         exclude_identities=full_people + wild_people,
     )
     print(f"base training images: {data.counts()}, identity classes: {data.n_identities}")
     start = time.perf_counter()
     _, result = train_attribute_model(
         data,
-        "improved",
-        "improved",
-        args.epochs,
-        WORK / "models",
-        run_dir(WORK / "logs", "benchmark", "improved"),
-        args.batch_size,
+        arch="improved",
+        epochs=args.epochs,
+        models_dir=WORK / "models",
+        logs_dir=run_dir(WORK / "logs", "benchmark", "improved"),
+        batch_size=args.batch_size,
         seed=args.seed,
         identity_weight=args.identity_weight,
         name=args.base_name,
@@ -97,8 +96,7 @@ def stage_base(args) -> None:
     )
     minutes = (time.perf_counter() - start) / 60
     base = load_model_file(result.checkpoint)
-    at_half = summarize_attributes(attribute_report(base, data, "test"))
-    tuned = summarize_attributes(attribute_report(base, data, "test", tuned_thresholds(base, data)))
+    evaluation = evaluate_attribute_model(base, data, "test").summary
     summary = {
         "base": str(result.checkpoint),
         "train_minutes": round(minutes, 1),
@@ -106,10 +104,10 @@ def stage_base(args) -> None:
         "identity_classes": data.n_identities,
         "identity_weight": args.identity_weight,
         "counts": data.counts(),
-        "test_mean_accuracy": at_half["mean_accuracy"],
-        "test_mean_balanced_accuracy_tuned": tuned["mean_balanced_accuracy"],
-        "test_mean_balanced_accuracy_at_0.5": at_half["mean_balanced_accuracy"],
-        "test_majority_accuracy": at_half["mean_majority_accuracy"],
+        "test_mean_accuracy": evaluation["mean_accuracy"],
+        "test_mean_balanced_accuracy_tuned": evaluation["mean_balanced_accuracy_tuned"],
+        "test_mean_balanced_accuracy_at_0.5": evaluation["mean_balanced_accuracy_at_0.5"],
+        "test_majority_accuracy": evaluation["mean_majority_accuracy"],
         "machine": machine(),
     }
     out = WORK / f"{args.base_name}_attributes.json"
@@ -122,7 +120,7 @@ def stage_pixels(args) -> None:
     floor any learned base must clear on the same protocol."""
     import keras
 
-    from facetransfer.training import _write_json_atomically, save_model_atomically
+    from facetransfer.modeling.checkpoints import save_model_atomically, write_json_atomically
 
     inputs = keras.Input((args.image_size, args.image_size, 3), name="image")
     x = keras.layers.Rescaling(1.0 / 255, name="scale")(inputs)
@@ -131,7 +129,7 @@ def stage_pixels(args) -> None:
     model = keras.Model(inputs, x, name="pixels")
     path = WORK / "models" / "pixels.h5"
     save_model_atomically(model, path)
-    _write_json_atomically(
+    write_json_atomically(
         path.with_suffix(".json"),
         {"arch": "pixels", "crop": args.crop, "image_size": args.image_size},
     )
@@ -192,7 +190,7 @@ def person_frame(
 
 def aligned_lookup(photos: dict[int, list[Path]], kind: str) -> dict[str, str | None]:
     """Every evaluation photo through the user intake once (cached): source path -> crop."""
-    from facetransfer.faces import align_folder
+    from facetransfer.data.align import align_folder
 
     lookup: dict[str, str | None] = {}
     for person, paths in photos.items():
@@ -212,8 +210,9 @@ def aligned_lookup(photos: dict[int, list[Path]], kind: str) -> dict[str, str | 
 
 
 def evaluate_set(kind: str, people: list[int], base_path: Path, celeba, excluded, args):
-    from facetransfer import evaluate
-    from facetransfer import person as person_lib
+    from facetransfer.data.intake import align_celeba_rows
+    from facetransfer.modeling.transfer import transfer
+    from facetransfer.report import evaluate
 
     photos = photos_of(args.shared, "wild" if kind == "wild" else "aligned_full", people)
     lookup = aligned_lookup(photos, kind)
@@ -230,19 +229,19 @@ def evaluate_set(kind: str, people: list[int], base_path: Path, celeba, excluded
         ]
         no_face = frame["aligned"].isna()
         frame = frame[~no_face].reset_index(drop=True)
-        # negatives through the same intake as the photos (see person.align_celeba_rows)
-        frame = person_lib.align_celeba_rows(frame, WORK / "aligned" / "celeba")
-        result, data, _ = person_lib.transfer(
+        # negatives through the same intake as the photos (see data.intake.align_celeba_rows)
+        frame = align_celeba_rows(frame, WORK / "aligned" / "celeba")
+        result, data, _ = transfer(
             base_path,
             frame,
-            WORK / "models" / f"{kind}-{person}.h5",
-            WORK / "logs" / "transfer" / f"{kind}-{person}",
-            WORK / "cache",
-            str(person),
-            args.head,
-            args.head_epochs,
-            "adam",
-            args.head_lr,
+            out=WORK / "models" / f"{kind}-{person}.h5",
+            logs_dir=WORK / "logs" / "transfer" / f"{kind}-{person}",
+            cache_dir=WORK / "cache",
+            person=str(person),
+            head=args.head,
+            epochs=args.head_epochs,
+            optimizer="adam",
+            learning_rate=args.head_lr,
             batch_size=32,
             augment=not args.no_augment,
             seed=args.seed,
@@ -264,7 +263,7 @@ def evaluate_set(kind: str, people: list[int], base_path: Path, celeba, excluded
 
 
 def stage_eval(args) -> None:
-    from facetransfer.celeba import load_celeba
+    from facetransfer.data.celeba import load_celeba
 
     full_people, wild_people = evaluation_people(args.shared, args.people, args.seed)
     celeba = load_celeba(args.shared / "celeba", seed=args.seed)

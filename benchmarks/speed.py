@@ -35,6 +35,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The development machines' real sample: ../shared/data beside the repository, or --shared-data
+# (exported to the task subprocesses through FACETRANSFER_SHARED_DATA).
+SHARED_DATA = Path(os.environ.get("FACETRANSFER_SHARED_DATA", ROOT.parent / "shared" / "data"))
 FULL_CELEBA = {"images": 202_599, "train": 162_770, "validation": 19_867, "test": 19_962}
 
 SIZES = {
@@ -100,8 +103,7 @@ def sample_images(n: int) -> tuple[list[Path], object]:
     """The first `n` full-size (178x218) aligned JPEGs of the sample and their 40 labels."""
     import pandas as pd
 
-    from facetransfer.celeba import read_attributes
-    from facetransfer.config import SHARED_DATA
+    from facetransfer.data.labels import read_attributes
 
     manifest = pd.read_csv(SHARED_DATA / "manifest.csv")
     names = sorted(manifest.loc[manifest["kind"] == "aligned_full", "image"])[:n]
@@ -111,8 +113,6 @@ def sample_images(n: int) -> tuple[list[Path], object]:
 
 
 def wild_photos(n: int) -> list[Path]:
-    from facetransfer.config import SHARED_DATA
-
     folder = SHARED_DATA / "celeba-wild" / "img_celeba"
     return sorted(folder.glob("*.jpg"))[:n]
 
@@ -187,7 +187,7 @@ def _gflops(function, args, flops: float, repeats: int) -> float:
 def task_cache(params: dict) -> dict:
     """Build the cache of the sample at each architecture's size, in threads (the default) and in
     one thread; then open the built one again."""
-    from facetransfer.dataset import build_cache
+    from facetransfer.data.cache import build_cache
 
     paths, _ = sample_images(params["images"])
     work = Path(params["work"])
@@ -215,8 +215,6 @@ def task_cache(params: dict) -> dict:
     if params.get("whole_sample"):
         # Every aligned JPEG of the sample (14,155, most of them half size) at the seed's 192 px:
         # the job the issue timed at 46 s.
-        from facetransfer.config import SHARED_DATA
-
         folder = SHARED_DATA / "celeba" / "img_align_celeba"
         every = sorted(folder.glob("*.jpg"))
         built = build_cache(every, 192, work / "whole", "full", progress=False)
@@ -235,7 +233,8 @@ def task_pipeline(params: dict) -> dict:
     augmentation, and the seed-style loader decoding JPEGs."""
     import keras
 
-    from facetransfer.dataset import augmentation, build_cache, make_dataset
+    from facetransfer.data.cache import build_cache
+    from facetransfer.data.pipeline import augmentation, make_dataset
 
     paths, labels = sample_images(params["images"])
     work = Path(params["work"])
@@ -327,16 +326,17 @@ def task_train(params: dict) -> dict:
     import keras
     import numpy as np
 
-    from facetransfer import models
-    from facetransfer.dataset import build_cache, make_dataset
-    from facetransfer.distribute import policy_name
+    from facetransfer.data.cache import build_cache
+    from facetransfer.data.pipeline import make_dataset
+    from facetransfer.modeling import networks
+    from facetransfer.modeling.precision import policy_name
 
     policy = policy_name(params["precision"])
     keras.mixed_precision.set_global_policy(policy)
     keras.utils.set_random_seed(0)
     arch, size, batch = params["arch"], params["size"], params["batch"]
     crop = ARCH_INPUT[arch][1]
-    model = models.build_attribute_model(arch, size, "model2")
+    model = networks.build_attribute_model(arch, size, "model2")
     if params["jit"]:
         model.jit_compile = True
     paths, labels = sample_images(params["images"])
@@ -407,22 +407,18 @@ def task_inference(params: dict) -> dict:
     import keras
     import numpy as np
 
-    from facetransfer import models
-    from facetransfer.faces import align_face, detect_faces
-    from facetransfer.images import read_rgb
-    from facetransfer.person import (
-        _prepare_face,
-        load_person_model,
-        predict_photo,
-        save_person_model,
-        scores,
-    )
+    from facetransfer.data.align import align_face
+    from facetransfer.data.faces import detect_faces
+    from facetransfer.data.images import read_rgb
+    from facetransfer.modeling import networks
+    from facetransfer.modeling.checkpoints import save_with_sidecar
+    from facetransfer.modeling.predict import load_person_model, predict_photo, prepare_face, scores
 
     import_seconds = time.perf_counter() - start_import
     keras.utils.set_random_seed(0)
     path = Path(params["work"]) / "person.h5"
-    person = models.embedding_transfer_model(models.improved_cnn(128))
-    save_person_model(
+    person = networks.embedding_transfer_model(networks.improved_cnn(128))
+    save_with_sidecar(
         person, path, {"person": "bench", "threshold": 0.5, "crop": "face", "align": True}
     )
     start = time.perf_counter()
@@ -451,7 +447,7 @@ def task_inference(params: dict) -> dict:
         crops = [align_face(image, face.landmarks) for face in found]
         t3 = time.perf_counter()
         if crops:
-            batch = np.stack([_prepare_face(c, loaded.size, loaded.crop) for c in crops])
+            batch = np.stack([prepare_face(c, loaded.size, loaded.crop) for c in crops])
             scores(loaded.model, batch)
             t4 = time.perf_counter()
             loaded.model(batch, training=False)
@@ -825,17 +821,20 @@ def main(argv=None) -> int:
     parser.add_argument("--runs", help=f"comma-separated training runs, of: {list(TRAIN_RUNS)}")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "work" / "speed.json")
     parser.add_argument("--report", type=Path, help="read a saved JSON and print its report")
+    parser.add_argument("--shared-data", type=Path, help=f"the real sample (default {SHARED_DATA})")
     parser.add_argument("--task", help=argparse.SUPPRESS)
     parser.add_argument("--params", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.shared_data:
+        global SHARED_DATA
+        SHARED_DATA = args.shared_data
+        os.environ["FACETRANSFER_SHARED_DATA"] = str(args.shared_data)
     if args.task:
         print(json.dumps(TASKS[args.task](json.loads(args.params))))
         return 0
     if args.report:
         print(markdown(json.loads(args.report.read_text())))
         return 0
-    from facetransfer.config import SHARED_DATA
-
     if not (SHARED_DATA / "manifest.csv").exists():
         print(f"the CelebA sample is not at {SHARED_DATA}: nothing to measure", file=sys.stderr)
         return 2

@@ -1,10 +1,16 @@
 """`facetransfer <command>`: the notebooks' steps from a shell, calling the same functions.
 
 facetransfer prepare            read CelebA (or make the drawn default), cache its images
-facetransfer train-attributes   train the attribute CNN (seed or improved architecture)
+facetransfer train-attributes   train the attribute CNN (seed or improved; one device or several)
 facetransfer transfer           train a person model on a frozen base
 facetransfer predict            is this photo the person? one line per photo
+facetransfer export             SavedModel and TensorFlow Lite copies of a person model
+
+Defaults come from `facetransfer.config` (print them with `python -m facetransfer.config`).
 """
+
+# The package's stages are imported inside each command, on purpose: TensorFlow takes seconds to
+# import, and `--help` or a mistyped flag should answer at once (ruff's PLC0415 is off here).
 
 from __future__ import annotations
 
@@ -14,8 +20,9 @@ import logging
 import sys
 from pathlib import Path
 
-from facetransfer.config import Paths
-from facetransfer.progress import keras_verbose
+from facetransfer import config
+from facetransfer.config import ARCHITECTURES, HEADS, Paths
+from facetransfer.progress import keras_verbose, setup_logging
 
 log = logging.getLogger("facetransfer")
 
@@ -35,7 +42,7 @@ def _add_celeba(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--synthetic-size",
-        choices=("tiny", "default"),
+        choices=tuple(config.SYNTHETIC_SIZES),
         default="default",
         help="size of the drawn default data when no CelebA is found",
     )
@@ -48,17 +55,31 @@ def _add_celeba(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", type=Path, default=None, help="data folder (default: data/)")
 
 
-def _add_image(parser: argparse.ArgumentParser, default_size: int | None) -> None:
+def _add_outputs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--models-dir", type=Path, default=None, help="default: models/")
+    parser.add_argument("--logs-dir", type=Path, default=None, help="default: logs/")
+
+
+def _add_image(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--image-size", type=int, default=default_size, help="square input side in pixels"
+        "--image-size",
+        type=int,
+        default=None,
+        help="square input side in pixels (default: the architecture's, "
+        + ", ".join(f"{k} {a.image_size}" for k, a in ARCHITECTURES.items())
+        + ")",
     )
     parser.add_argument(
         "--crop",
         choices=("full", "face"),
         default=None,
         help="full: the whole 178x218 crop squashed square (the seed's); "
-        "face: the central square around the face",
+        "face: the central square around the face (default: the architecture's)",
     )
+
+
+def _per_arch(field: str) -> str:
+    return ", ".join(f"{k} {getattr(a, field)}" for k, a in ARCHITECTURES.items())
 
 
 def _paths(args) -> Paths:
@@ -70,8 +91,8 @@ def _paths(args) -> Paths:
 
 
 def _load_celeba(args, paths: Paths):
-    from facetransfer.celeba import load_celeba
-    from facetransfer.sources import resolve_celeba
+    from facetransfer.data.celeba import load_celeba
+    from facetransfer.demo.sources import resolve_celeba
 
     source = resolve_celeba(args.celeba_dir, paths, args.synthetic_size, args.seed)
     print(f"data: {source}", file=sys.stderr)
@@ -79,13 +100,15 @@ def _load_celeba(args, paths: Paths):
 
 
 def cmd_prepare(args) -> int:
-    from facetransfer.attributes import load_attribute_data
-    from facetransfer.evaluate import majority_accuracy
+    from facetransfer.modeling.attributes import load_attribute_data
+    from facetransfer.report.evaluate import majority_accuracy
 
     paths = _paths(args)
     _, celeba = _load_celeba(args, paths)
     print(celeba.describe())
-    data = load_attribute_data(celeba, args.image_size, paths.cache, args.crop or "full")
+    arch = ARCHITECTURES[args.arch]
+    size, crop = args.image_size or arch.image_size, args.crop or arch.crop
+    data = load_attribute_data(celeba, size, paths.cache, crop=crop)
     majority = data.majority
     for split, labels in data.labels.items():
         acc = majority_accuracy(labels, majority).mean() if len(labels) else float("nan")
@@ -96,69 +119,79 @@ def cmd_prepare(args) -> int:
 
 
 def cmd_train_attributes(args) -> int:
-    from facetransfer.attributes import (
-        attribute_report,
+    from facetransfer.modeling import distribute
+
+    # First: MultiWorkerMirroredStrategy must exist before any other TensorFlow op runs.
+    if args.logical_cpus > 1:
+        distribute.use_logical_cpus(args.logical_cpus)
+    strategy = distribute.make_strategy(args.strategy)
+    cluster = distribute.cluster_of(strategy)
+
+    from facetransfer.modeling.attributes import (
+        checkpoint_name,
+        evaluate_attribute_model,
         load_attribute_data,
         train_attribute_model,
-        tuned_thresholds,
     )
-    from facetransfer.evaluate import summarize_attributes
-    from facetransfer.training import run_dir
+    from facetransfer.modeling.checkpoints import load_model_file
+    from facetransfer.modeling.fit import run_dir
 
     paths = _paths(args)
-    seed_arch = args.arch == "seed"
-    size = args.image_size or (192 if seed_arch else 128)
-    crop = args.crop or ("full" if seed_arch else "face")
-    epochs = args.epochs or (30 if seed_arch else 12)
-    batch_size = args.batch_size or (32 if seed_arch else 64)
+    arch = ARCHITECTURES[args.arch]
+    size, crop = args.image_size or arch.image_size, args.crop or arch.crop
     _, celeba = _load_celeba(args, paths)
-    data = load_attribute_data(celeba, size, paths.cache, crop)
-    print(f"images: {data.counts()} at {size}px, crop {crop}", file=sys.stderr)
-    name = args.config if args.arch == "seed" else args.arch
-    logs = run_dir(paths.logs, "train-attributes", name)
-    model, result = train_attribute_model(
+    data = load_attribute_data(
+        celeba, size, paths.cache, crop=crop, shard=cluster.shard, progress=cluster.is_chief
+    )
+    print(
+        f"images: {data.counts()} at {size}px, crop {crop}; {type(strategy).__name__} with "
+        f"{strategy.num_replicas_in_sync} replica(s), worker {cluster.index + 1} of "
+        f"{cluster.num_workers}",
+        file=sys.stderr,
+    )
+    config_name = args.config if args.arch == "seed" else None
+    logs = run_dir(paths.logs, "train-attributes", checkpoint_name(args.arch, config_name))
+    _, result = train_attribute_model(
         data,
-        args.arch,
-        args.config,
-        epochs,
-        paths.models,
-        logs,
-        batch_size,
-        args.learning_rate,
-        args.seed,
-        resume=not args.no_resume,
-        verbose=keras_verbose(args.verbose),
+        arch=args.arch,
+        config=config_name,
+        models_dir=paths.models,
+        logs_dir=logs,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
         identity_weight=args.identity_weight,
         precision=args.precision,
+        strategy=strategy,
+        seed=args.seed,
+        resume=not args.no_resume,
+        verbose=keras_verbose(args.verbose),
     )
-    from facetransfer.person import load_model_file
-
+    if not cluster.is_chief:
+        return 0
     best = load_model_file(result.checkpoint)
-    summary = summarize_attributes(attribute_report(best, data, "test"))
-    tuned = attribute_report(best, data, "test", tuned_thresholds(best, data))
-    summary["mean_balanced_accuracy_tuned"] = summarize_attributes(tuned)["mean_balanced_accuracy"]
-    print(
-        json.dumps(
-            {
-                "checkpoint": str(result.checkpoint),
-                "logs": str(logs),
-                "seconds": round(result.seconds, 1),
-                **summary,
-            }
-        )
-    )
+    evaluation = evaluate_attribute_model(best, data, "test")
+    summary = {
+        "checkpoint": str(result.checkpoint),
+        "logs": str(logs),
+        "seconds": round(result.seconds, 1),
+        **evaluation.summary,
+    }
+    print(json.dumps(summary))
     return 0
 
 
 def cmd_transfer(args) -> int:
-    from facetransfer import person as person_mod
-    from facetransfer.celeba import load_celeba
-    from facetransfer.fotos import describe_split, split_fotos
-    from facetransfer.sources import resolve_celeba, resolve_fotos
-    from facetransfer.training import run_dir
+    from facetransfer.data.celeba import load_celeba
+    from facetransfer.data.fotos import describe_split, split_fotos
+    from facetransfer.data.intake import align_photos
+    from facetransfer.demo.sources import resolve_celeba, resolve_fotos
+    from facetransfer.modeling.checkpoints import load_model_file
+    from facetransfer.modeling.fit import run_dir
+    from facetransfer.modeling.transfer import transfer
 
     paths = _paths(args)
-    person_mod.load_model_file(args.base, expect="attributes")  # fail early on a wrong file
+    load_model_file(args.base, expect="attributes")  # fail early on a wrong file
     fotos = resolve_fotos(args.fotos, args.person, paths, args.seed)
     print(f"photos: {fotos}", file=sys.stderr)
     celeba = None
@@ -176,19 +209,19 @@ def cmd_transfer(args) -> int:
     )
     align = (fotos.kind != "synthetic") if args.align == "auto" else args.align == "yes"
     if align:
-        frame = person_mod.align_photos(frame, paths.data / "aligned" / args.person)
+        frame = align_photos(frame, paths.data / "aligned" / args.person)
     print(describe_split(frame, args.person).to_string(), file=sys.stderr)
-    result, _, _ = person_mod.transfer(
+    result, _, _ = transfer(
         args.base,
         frame,
-        out,
-        run_dir(paths.logs, "transfer", args.person),
-        paths.cache,
-        args.person,
-        args.head,
-        args.epochs,
-        args.optimizer,
-        args.learning_rate,
+        out=out,
+        logs_dir=run_dir(paths.logs, "transfer", args.person),
+        cache_dir=paths.cache,
+        person=args.person,
+        head=args.head,
+        epochs=args.epochs,
+        optimizer=args.optimizer,
+        learning_rate=args.learning_rate,
         batch_size=args.batch_size,
         target_false_accept=args.target_false_accept,
         unfreeze_top=args.unfreeze_top,
@@ -202,47 +235,40 @@ def cmd_transfer(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    from facetransfer.images import list_images
-    from facetransfer.person import load_person_model, predict_photo
+    from facetransfer.data.images import list_images
+    from facetransfer.modeling.predict import PredictionCounts, load_person_model, predict_photo
+    from facetransfer.report.annotate import annotate_photo
 
     person = load_person_model(args.model)
     photos: list[Path] = []
     for item in args.photos:
         item = Path(item)
         photos += list_images(item) if item.is_dir() else [item]
-    counts = {"photos": 0, person.person: 0, "unknown": 0, "no face": 0, "unreadable": 0}
+    counts = PredictionCounts(person.person)
     for path in photos:
         result = predict_photo(person, path)
-        counts["photos"] += 1
+        said = counts.add(result)
         if "error" in result:
-            counts["unreadable"] += 1
             log.warning("skipped %s", result["error"])
-        elif result["probability"] is None:
-            counts["no face"] += 1
-        else:
-            counts[person.person if result["is_person"] else "unknown"] += 1
         if args.json:
             print(json.dumps(result))
         else:
             p = result["probability"]
-            decision = person.person if result["is_person"] else "unknown"
-            shown = "unreadable" if "error" in result else "no face" if p is None else f"{p:.3f}"
-            print(f"{path}\t{shown}\t{decision}")
+            shown = said if p is None else f"{p:.3f}"
+            print(f"{path}\t{shown}\t{said}")
         if args.out_dir:
-            from facetransfer.plots import annotate_photo
-
             annotate_photo(path, result, person.person, Path(args.out_dir))
-    print("summary: " + ", ".join(f"{k} {v}" for k, v in counts.items()), file=sys.stderr)
+    print(counts, file=sys.stderr)
     return 0
 
 
 def cmd_export(args) -> int:
     import numpy as np
 
-    from facetransfer.dataset import load_square
-    from facetransfer.export import export_person_model
-    from facetransfer.images import list_images
-    from facetransfer.person import load_person_model
+    from facetransfer.data.cache import load_square
+    from facetransfer.data.images import list_images
+    from facetransfer.modeling.export import export_person_model
+    from facetransfer.modeling.predict import load_person_model
 
     person = load_person_model(args.model)
     faces = None
@@ -263,86 +289,104 @@ def cmd_export(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="facetransfer",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def _prepare_parser(sub) -> None:
     p = sub.add_parser("prepare", help="read CelebA labels and cache its images")
     _add_common(p)
     _add_celeba(p)
-    _add_image(p, 192)
+    _add_image(p)
+    p.add_argument(
+        "--arch",
+        choices=tuple(ARCHITECTURES),
+        default="seed",
+        help="cache at this architecture's image size and crop",
+    )
     p.set_defaults(func=cmd_prepare)
 
+
+def _train_parser(sub) -> None:
     p = sub.add_parser("train-attributes", help="train the 40-attribute CNN")
     _add_common(p)
     _add_celeba(p)
-    _add_image(p, None)
-    p.add_argument("--arch", choices=("seed", "improved"), default="seed")
+    _add_image(p)
+    _add_outputs(p)
+    p.add_argument("--arch", choices=tuple(ARCHITECTURES), default="seed")
     p.add_argument(
         "--config",
-        choices=("model1", "model2", "model3"),
-        default="model2",
+        choices=config.SEED_CONFIGS,
+        default=config.DEFAULT_SEED_CONFIG,
         help="the seed's compile config (seed architecture only)",
     )
+    p.add_argument("--epochs", type=int, default=None, help=f"default: {_per_arch('epochs')}")
     p.add_argument(
-        "--epochs",
+        "--batch-size",
         type=int,
         default=None,
-        help="default: 30 for the seed (as it trained), 12 for improved",
+        help=f"global batch, split over every replica (default: {_per_arch('batch_size')})",
+    )
+    p.add_argument(
+        "--learning-rate",
+        type=float,
+        default=None,
+        help=f"default: {_per_arch('learning_rate')} (None: the seed config's own)",
     )
     p.add_argument(
         "--identity-weight",
         type=float,
-        default=1.0,
-        help="improved only: weight of the identity objective (0: attributes only); "
-        "used when identity_CelebA.txt is present",
+        default=None,
+        help="improved only: weight of the identity objective (0: attributes only; default "
+        f"{ARCHITECTURES['improved'].identity_weight}); used when identity_CelebA.txt is present",
     )
-    p.add_argument(
-        "--batch-size", type=int, default=None, help="default: 32 for the seed, 64 for improved"
-    )
-    p.add_argument("--learning-rate", type=float, default=None)
     p.add_argument(
         "--precision",
         choices=("float32", "auto", "bfloat16"),
-        default="float32",
-        help="auto: bfloat16 compute where the CPU has bfloat16 units (about 2x "
-        "faster there); checkpoints are float32 either way",
+        default=None,
+        help="auto: bfloat16 compute where the CPU has bfloat16 units (about 1.4-2x faster "
+        f"there); checkpoints are float32 either way (default: {_per_arch('precision')})",
+    )
+    p.add_argument(
+        "--strategy",
+        choices=("none", "mirrored", "multi-worker"),
+        default="none",
+        help="mirrored: every device of this machine; multi-worker: the machines named in "
+        "TF_CONFIG, each running the same command (README: Train on several machines)",
+    )
+    p.add_argument(
+        "--logical-cpus",
+        type=int,
+        default=0,
+        help="split the CPU into this many logical devices for --strategy mirrored (shows the "
+        "mechanics on one CPU, not a speed-up)",
     )
     p.add_argument("--no-resume", action="store_true", help="start afresh even if interrupted")
-    p.add_argument("--models-dir", type=Path, default=None)
-    p.add_argument("--logs-dir", type=Path, default=None)
     p.set_defaults(func=cmd_train_attributes)
 
+
+def _transfer_parser(sub) -> None:
     p = sub.add_parser("transfer", help="train a person model on a frozen attribute base")
     _add_common(p)
     _add_celeba(p)
+    _add_outputs(p)
     p.add_argument("--base", type=Path, required=True, help="attribute model (.h5 or .keras)")
     p.add_argument("--fotos", type=Path, default=None, help="photos folder (default: fotos/)")
     p.add_argument("--person", default="paco")
     p.add_argument("--out", type=Path, default=None, help="default: models/<person>.h5")
     p.add_argument(
         "--head",
-        choices=("auto", "seed", "embedding", "centroid"),
+        choices=("auto", *HEADS),
         default="auto",
-        help="centroid: no training, closeness to the mean of the person's photos",
+        help="auto: embedding on a base with an embedding, else seed; "
+        "centroid: no training, closeness to the mean of the person's photos",
     )
-    p.add_argument(
-        "--epochs",
-        type=int,
-        default=None,
-        help="default: 150 with the seed's head (as it trained), 40 on an embedding",
-    )
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--optimizer", choices=("adam", "sgd"), default="adam")
+    per_head = ", ".join(f"{k} {h.epochs}" for k, h in HEADS.items() if h.epochs)
+    p.add_argument("--epochs", type=int, default=None, help=f"default: {per_head}")
+    p.add_argument("--batch-size", type=int, default=None, help="default: 16")
+    p.add_argument("--optimizer", choices=("adam", "sgd"), default=None, help="default: adam")
+    lrs = ", ".join(f"{k} {h.learning_rate}" for k, h in HEADS.items() if h.epochs)
     p.add_argument(
         "--learning-rate",
         type=float,
         default=None,
-        help="default: 1e-3 with the seed's head, 1e-2 on an embedding (1e-4 with --unfreeze-top)",
+        help=f"default: {lrs} ({config.UNFREEZE_TOP_LEARNING_RATE} with --unfreeze-top)",
     )
     p.add_argument(
         "--unfreeze-top",
@@ -352,20 +396,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--negatives",
         type=int,
-        default=200,
+        default=config.NEGATIVES,
         help="CelebA images drawn as negatives when there is no others/ folder",
     )
-    p.add_argument("--target-false-accept", type=float, default=0.01)
+    p.add_argument("--target-false-accept", type=float, default=config.TARGET_FALSE_ACCEPT)
     p.add_argument(
         "--align",
         choices=("auto", "yes", "no"),
         default="auto",
         help="detect and align faces (auto: yes for your photos, no for drawn ones)",
     )
-    p.add_argument("--models-dir", type=Path, default=None)
-    p.add_argument("--logs-dir", type=Path, default=None)
     p.set_defaults(func=cmd_transfer)
 
+
+def _predict_parser(sub) -> None:
     p = sub.add_parser("predict", help="score photos: path, probability, decision")
     _add_common(p)
     p.add_argument("photos", nargs="+", help="photo files or folders")
@@ -379,6 +423,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_predict)
 
+
+def _export_parser(sub) -> None:
     p = sub.add_parser("export", help="SavedModel and TensorFlow Lite copies of a person model")
     _add_common(p)
     p.add_argument("--model", type=Path, required=True, help="person model from `transfer`")
@@ -391,13 +437,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dir", type=Path, default=None, help="default: beside the model")
     p.add_argument("--no-tflite", action="store_true", help="skip TensorFlow Lite")
     p.set_defaults(func=cmd_export)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="facetransfer",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_prepare_parser, _train_parser, _transfer_parser, _predict_parser, _export_parser):
+        add(sub)
     return parser
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
-    from facetransfer.progress import setup_logging
-
     setup_logging(args.verbose)
     try:
         return args.func(args)

@@ -1,10 +1,13 @@
-"""Paths and hyperparameters, one dataclass each. Defaults a user overrides in a notebook's
-parameters cell or with CLI flags."""
+"""Paths and the one table of defaults: per architecture, per transfer head, and per run size.
+
+The CLI's flags, the notebooks' parameters cells and the functions all read these tables, so a
+default is written once. Run `python -m facetransfer.config` to print them.
+"""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
+import sys
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 # The repository root: the folder that holds the package. Notebooks run from notebooks/, the CLI
@@ -13,11 +16,6 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # CelebA's aligned crop: 178 wide, 218 high.
 CELEBA_CROP_SIZE = (178, 218)  # (width, height)
-
-# Where the real sample lives in this workplace (tests and benchmarks skip when it is absent).
-SHARED_DATA = Path(
-    os.environ.get("FACETRANSFER_SHARED_DATA", PROJECT_ROOT.parent / "shared" / "data")
-)
 
 
 @dataclass
@@ -52,27 +50,119 @@ class Paths:
         return self.data / "cache"
 
 
-@dataclass
-class AttributeTraining:
-    """The attribute CNN's run. The seed used 192x192, batch 32 (Keras' default) and 30 epochs."""
+@dataclass(frozen=True)
+class Architecture:
+    """How an attribute network is trained by default."""
 
-    arch: str = "seed"  # "seed" or "improved"
-    config: str = "model2"  # seed compile config: model1, model2 or model3 (ignored by improved)
-    image_size: int = 192
-    epochs: int = 30
-    batch_size: int = 32
-    learning_rate: float | None = None  # None: the config's own default
-    limit: int | None = None  # at most this many training images (None: all)
-    seed: int = 0
+    image_size: int  # square input side in pixels
+    crop: str  # "full": the whole 178x218 crop squashed square; "face": its central square
+    epochs: int
+    batch_size: int
+    learning_rate: float | None  # None: the seed compile config's own rate
+    precision: str  # "float32", "bfloat16", or "auto" (bfloat16 where the CPU has the units)
+    augment: str | None  # None, "flip" or "light" (see data.pipeline.make_dataset)
+    identity_weight: float  # weight of the additive-margin identity loss (0: none)
 
 
-@dataclass
-class TransferTraining:
-    """The person head on a frozen base. The seed: 150 epochs, SGD + MSE, lr 1e-5."""
+ARCHITECTURES = {
+    # The seed's as it trained: 192 px, the whole crop, batch 32 (Keras' default), 30 epochs.
+    "seed": Architecture(
+        image_size=192,
+        crop="full",
+        epochs=30,
+        batch_size=32,
+        learning_rate=None,
+        precision="float32",
+        augment=None,
+        identity_weight=0.0,
+    ),
+    # 12 epochs: 43 minutes on the 13k-image sample on a 2-core Xeon (BENCHMARKS.md). float32:
+    # bfloat16's effect on accuracy is not measured yet, so it stays opt-in.
+    "improved": Architecture(
+        image_size=128,
+        crop="face",
+        epochs=12,
+        batch_size=64,
+        learning_rate=2e-3,
+        precision="float32",
+        augment="flip",
+        identity_weight=1.0,
+    ),
+}
+SEED_CONFIGS = ("model1", "model2", "model3")  # the seed's compile configs (modeling.networks)
+DEFAULT_SEED_CONFIG = "model2"  # the seed's best
 
-    person: str = "paco"
-    epochs: int = 150
+
+@dataclass(frozen=True)
+class Head:
+    """How a transfer head on a frozen base is trained by default."""
+
+    epochs: int
+    learning_rate: float
+    optimizer: str = "adam"
+    loss: str = "binary_crossentropy"
     batch_size: int = 16
-    learning_rate: float = 1e-5
-    target_false_accept: float = 0.01
-    seed: int = 0
+
+
+HEADS = {
+    # The seed's head: 4,353 weights behind a sigmoid layer learn slowly (the seed: 150 epochs).
+    "seed": Head(epochs=150, learning_rate=1e-3),
+    # A logistic unit on a normalised embedding converges in tens of epochs at a higher rate.
+    "embedding": Head(epochs=40, learning_rate=1e-2),
+    # No training: closeness to the mean of the person's photos.
+    "centroid": Head(epochs=0, learning_rate=0.0),
+}
+UNFREEZE_TOP_LEARNING_RATE = 1e-4  # the embedding head with the base's last block learning too
+TARGET_FALSE_ACCEPT = 0.01  # strangers accepted at the saved threshold
+NEGATIVES = 200  # CelebA faces drawn as negatives when a photo folder has no others/
+MIN_FACE_CONFIDENCE = 0.9  # MTCNN's score for a detection to count as a face
+
+# The drawn default data: identities x images each.
+SYNTHETIC_SIZES = {"tiny": (24, 10), "default": (60, 20)}
+
+# Notebook parameters per run size, for papermill (`make demo`, the notebook test). "demo" runs
+# the whole pipeline on the drawn data in under 10 minutes on the slowest machine measured (a
+# 2-core AMD EPYC without bfloat16 units, where the seed CNN trains at ~24 images/s at 192 px):
+# the seed's three configs see few images and epochs, so its numbers there show the flow, not
+# what the network can learn. "ci" is the smallest run that still executes every cell.
+RUN_SIZES = {
+    "demo": {
+        "01_celeba_preprocessing": {"limit": 600},
+        "02_attribute_cnn": {"limit": 600, "epochs": 2, "improved_epochs": 4},
+        "03_transfer_learning": {"seed_epochs": 60, "improved_epochs": 30},
+        "04_predict": {},
+    },
+    "ci": {
+        "01_celeba_preprocessing": {"synthetic_size": "tiny"},
+        "02_attribute_cnn": {"synthetic_size": "tiny", "epochs": 1, "improved_epochs": 1},
+        "03_transfer_learning": {"synthetic_size": "tiny", "seed_epochs": 2, "improved_epochs": 2},
+        "04_predict": {"limit": 4},
+    },
+}
+
+
+def papermill_flags(run_size: str, notebook: str) -> list[str]:
+    """`-p name value` for each parameter of `notebook` at `run_size` (the Makefile uses it)."""
+    flags = []
+    for name, value in RUN_SIZES[run_size][notebook].items():
+        flags += ["-p", name, str(value)]
+    return flags
+
+
+def main(argv=None) -> int:
+    """`python -m facetransfer.config`: the tables; `... papermill RUN_SIZE NOTEBOOK`: flags."""
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) == 3 and argv[0] == "papermill":
+        print(" ".join(papermill_flags(argv[1], argv[2])))
+        return 0
+    for name, arch in ARCHITECTURES.items():
+        print(f"architecture {name}: {asdict(arch)}")
+    for name, head in HEADS.items():
+        print(f"head {name}: {asdict(head)}")
+    for name, sizes in RUN_SIZES.items():
+        print(f"run size {name}: {sizes}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -19,7 +19,7 @@ def rng():
 @pytest.fixture(scope="session")
 def tiny_celeba(tmp_path_factory):
     """A drawn CelebA-format dataset: 12 identities x 6 images."""
-    from facetransfer import synthetic
+    from facetransfer.demo import synthetic
 
     root = tmp_path_factory.mktemp("celeba")
     return synthetic.make_celeba(root, n_identities=12, images_per_identity=6, seed=3)

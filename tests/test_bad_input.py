@@ -165,7 +165,7 @@ def test_predict_on_a_folder_of_bad_photos_answers_each_and_goes_on(tmp_path, ca
 
 
 def test_the_image_cache_skips_and_names_every_bad_file(tmp_path, caplog):
-    from facetransfer.dataset import build_cache
+    from facetransfer.data.cache import build_cache
 
     folder = tmp_path / "images"
     folder.mkdir()
@@ -193,7 +193,7 @@ def test_the_image_cache_skips_and_names_every_bad_file(tmp_path, caplog):
 
 
 def test_prepare_with_a_malformed_label_file_names_the_file_and_line(tmp_path, capsys):
-    from facetransfer.celeba import ATTRIBUTE_NAMES
+    from facetransfer.data.labels import ATTRIBUTE_NAMES
 
     root = tmp_path / "celeba"
     (root / "img_align_celeba").mkdir(parents=True)
@@ -209,7 +209,7 @@ def test_prepare_with_a_malformed_label_file_names_the_file_and_line(tmp_path, c
 
 
 def test_non_image_arrays_are_refused_with_their_shape():
-    from facetransfer.images import resize
+    from facetransfer.data.images import resize
 
     with pytest.raises(ValueError, match=r"shape \(4, 4\)"):
         resize(np.zeros((4, 4), dtype=np.uint8), (8, 8))
@@ -219,7 +219,7 @@ def test_non_image_arrays_are_refused_with_their_shape():
 
 MID_EPOCH = """
 import sys, time, keras, numpy as np, tensorflow as tf
-from facetransfer import training
+from facetransfer.modeling import fit
 
 class StallInEpoch4(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
@@ -235,8 +235,8 @@ x = rng.normal(size=(64, 4)).astype("float32"); y = x.sum(axis=1, keepdims=True)
 ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(16)
 model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1)])
 model.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse")
-result = training.fit(model, ds, ds, 6, sys.argv[1] + "/m.h5", sys.argv[1] + "/logs",
-                      verbose=0, extra_callbacks=[StallInEpoch4()])
+result = fit.fit(model, ds, ds, epochs=6, checkpoint=sys.argv[1] + "/m.h5",
+                 logs_dir=sys.argv[1] + "/logs", verbose=0, extra_callbacks=[StallInEpoch4()])
 print("RESUMED_FROM", result.resumed_from_epoch, "EPOCHS", len(result.history["loss"]))
 """
 

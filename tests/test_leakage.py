@@ -17,17 +17,16 @@ import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image, ImageDraw
+from shared_data import SHARED_DATA
 
-from facetransfer import dedup, fotos
-from facetransfer.celeba import (
+from facetransfer.data import dedup, fotos
+from facetransfer.data.celeba import (
     IdentityLeakError,
     check_identity_disjoint,
     identities_in_several_splits,
     load_celeba,
-    read_identities,
-    read_partition,
 )
-from facetransfer.config import SHARED_DATA
+from facetransfer.data.labels import read_identities, read_partition
 
 REAL = SHARED_DATA / "celeba"
 WILD = SHARED_DATA / "celeba-wild" / "img_celeba"
@@ -170,7 +169,7 @@ def test_seed_layout_moves_a_copy_into_its_original_split(tmp_path, caplog):
         _fill(tmp_path / split / "others", [s + 50 for s in seeds], {})
     copies(scene(1))["half"].save(tmp_path / "test" / "paco" / "holiday.jpg")  # a training photo
     copies(scene(55))["crop4"].save(tmp_path / "validation" / "others" / "friend.jpg")  # test's
-    with caplog.at_level(logging.WARNING, logger="facetransfer.fotos"):
+    with caplog.at_level(logging.WARNING, logger="facetransfer.data.fotos"):
         frame = fotos.split_fotos(tmp_path, "paco")
     split_of = {Path(p).name: s for p, s, label in frame[["path", "split", "label"]].values}
     assert split_of["holiday.jpg"] == "train"
@@ -197,7 +196,7 @@ def test_same_photo_as_person_and_as_others_is_an_error_naming_both(tmp_path):
 def test_drawn_demo_photos_are_not_taken_for_copies(tmp_path):
     # The embedded default's photos are drawn from one template and differ mostly in colour:
     # the hardest case for a hash. None may be grouped, or the demo's split would change.
-    from facetransfer import synthetic
+    from facetransfer.demo import synthetic
 
     root = synthetic.make_fotos(tmp_path / "fotos", "paco", n_person=40, n_others=40, seed=0)
     frame = fotos.split_fotos(root, "paco", seed=0)
@@ -248,7 +247,7 @@ def test_a_partition_that_shares_people_is_reported(tmp_path, caplog, tiny_celeb
     (root / "img_align_celeba").symlink_to(tiny_celeba / "img_align_celeba")
     moved = [f"{first} 2" if line.split()[0] == first else line for line in lines]
     (root / "list_eval_partition.txt").write_text("\n".join(moved) + "\n")
-    with caplog.at_level(logging.WARNING, logger="facetransfer.celeba"):
+    with caplog.at_level(logging.WARNING, logger="facetransfer.data.celeba"):
         load_celeba(root)
     assert "puts 1 people in more than one split" in caplog.text
 

@@ -46,7 +46,7 @@ def test_logging_concise_by_default_verbose_with_a_flag(monkeypatch):
         progress.setup_logging()
         assert logging.getLogger().level == logging.INFO
         assert logging.getLogger("tensorflow").level == logging.WARNING
-        assert not logging.getLogger("facetransfer.dataset").isEnabledFor(logging.DEBUG)
+        assert not logging.getLogger("facetransfer.data.cache").isEnabledFor(logging.DEBUG)
         assert os.environ["TF_CPP_MIN_LOG_LEVEL"] == "2"
         progress.setup_logging(verbose=True)
         assert logging.getLogger().level == logging.DEBUG

@@ -1,0 +1,449 @@
+"""Reading images safely: any phone photo in, an upright RGB uint8 array out.
+
+Photos from phones and folders of downloads are messy: EXIF orientation instead of rotated pixels,
+HEIC files, transparent PNGs, 16-bit scans, CMYK JPEGs, huge panoramas, half-copied files and
+Finder/Explorer litter (.DS_Store, Thumbs.db). Everything here turns one bad file into an
+`ImageReadError` naming that file and the kind of fault, so a caller reading a folder can skip it,
+carry on, and say at the end how many it skipped and why (`SkipSummary`).
+
+Huge images are never decoded at full size: a JPEG is decoded at 1/2, 1/4 or 1/8 scale (libjpeg
+does that while decoding, so the full-size pixels never exist in memory) until it fits
+`max_pixels`; any other format over the limit is refused from its header alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError
+
+log = logging.getLogger(__name__)
+
+# Suffixes we try to read (lower case). HEIC/HEIF need pillow_heif; AVIF needs Pillow >= 11.2
+# or pillow_heif's AVIF plugin. Anything else in a photo folder is ignored by list_images.
+IMAGE_SUFFIXES = {
+    ".jpg",
+    ".jpeg",
+    ".jpe",
+    ".jfif",
+    ".png",
+    ".bmp",
+    ".gif",
+    ".webp",
+    ".tif",
+    ".tiff",
+    ".heic",
+    ".heif",
+    ".avif",
+}
+
+# Files that operating systems drop into photo folders; they are never images.
+IGNORED_NAMES = {".ds_store", "thumbs.db", "desktop.ini", "ehthumbs.db"}
+
+MIN_SIDE = 16  # smaller than this cannot hold a face worth detecting
+MAX_PIXELS = 50_000_000  # decoded size limit: 150 MB as RGB; a 50 Mpx phone photo still fits
+JPEG_SCALES = (1, 2, 4, 8)  # the reductions libjpeg can apply while decoding
+
+# Why a file was skipped, in the words a summary uses. `ImageReadError.kind` is one of the keys.
+SKIP_KINDS = {
+    "missing": "file not found",
+    "permission": "permission denied",
+    "folder": "a folder, not a file",
+    "empty": "empty file",
+    "not_image": "not an image",
+    "truncated": "truncated or corrupt",
+    "too_large": "too large",
+    "too_small": "too small",
+    # faces.align_folder's kinds
+    "no_face": "no face found",
+    "detection_failed": "face detection failed",
+}
+
+_HEIF_SUFFIXES = {".heic", ".heif", ".avif"}
+_heif_registered = False
+
+
+class ImageReadError(Exception):
+    """An image that could not be read; `str()` gives "<path>: <reason>".
+
+    `kind` names the fault in one word (a key of SKIP_KINDS), for counting skips by cause.
+    """
+
+    def __init__(self, path: str | os.PathLike, reason: str, kind: str = "not_image"):
+        self.path = Path(path)
+        self.reason = reason
+        self.kind = kind
+        super().__init__(f"{self.path}: {reason}")
+
+
+@dataclass
+class SkipSummary:
+    """Files looked at, and the ones skipped with their kind of fault, for one report at the end.
+
+    `str()` reads like "read 18 of 21 photos; skipped 3: 2 empty file, 1 not an image".
+    The kinds' words are SKIP_KINDS's; `notes` adds counts of files used but worth a look.
+    """
+
+    what: str = "images"
+    seen: int = 0
+    done: str = "read"  # what happened to the ones not skipped: "read", "aligned", ...
+    skipped: list[tuple[Path, str, str]] = field(default_factory=list)  # (path, kind, reason)
+    notes: Counter = field(default_factory=Counter)  # used, but worth a look: {"note": count}
+
+    def add_ok(self, count: int = 1) -> None:
+        self.seen += count
+
+    def add_skip(self, path: str | os.PathLike, kind: str, reason: str) -> None:
+        self.seen += 1
+        self.skipped.append((Path(path), kind, reason))
+
+    def add_error(self, error: ImageReadError) -> None:
+        self.add_skip(error.path, error.kind, error.reason)
+
+    def counts(self) -> Counter:
+        """Skipped files by kind, commonest first."""
+        return Counter(kind for _, kind, _ in self.skipped)
+
+    def __str__(self) -> str:
+        used = self.seen - len(self.skipped)
+        text = f"{self.done} {used} of {self.seen} {self.what}"
+        if self.skipped:
+            causes = ", ".join(
+                f"{n} {SKIP_KINDS.get(kind, kind.replace('_', ' '))}"
+                for kind, n in self.counts().most_common()
+            )
+            text += f"; skipped {len(self.skipped)}: {causes}"
+        for note, count in self.notes.items():
+            text += f"; {count} {note}"
+        return text
+
+    def log(self, logger: logging.Logger = log, where: str = "") -> None:
+        """One line for the whole batch: a warning when anything was skipped, else info."""
+        level = logging.WARNING if self.skipped else logging.INFO
+        logger.log(level, "%s%s", f"{where}: " if where else "", self)
+
+
+def list_images(folder: str | os.PathLike, recursive: bool = False) -> list[Path]:
+    """The image files in `folder`, sorted by path.
+
+    Skips hidden files (and, when recursive, hidden folders such as `.thumbnails`), OS litter
+    (.DS_Store, Thumbs.db), sub-folders themselves and files whose suffix is not in IMAGE_SUFFIXES.
+    What was passed over is logged once (`ignored_entries` lists it); a sub-folder with images in
+    it that a non-recursive listing leaves out is a warning, since those photos go unused.
+    """
+    folder = Path(folder)
+    if not folder.exists():
+        raise FileNotFoundError(f"{folder}: folder not found")
+    if not folder.is_dir():
+        raise NotADirectoryError(f"{folder}: not a folder")
+    candidates = folder.rglob("*") if recursive else folder.iterdir()
+    images = sorted(p for p in candidates if _looks_like_image(p, folder))
+    _log_ignored(folder, ignored_entries(folder, recursive), len(images))
+    return images
+
+
+def ignored_entries(folder: str | os.PathLike, recursive: bool = False) -> list[tuple[Path, str]]:
+    """(path, why) for every entry of `folder` that list_images passes over.
+
+    Entries inside a hidden folder are not listed one by one: the folder stands for them.
+    """
+    folder = Path(folder)
+    ignored = []
+    for path in sorted(folder.rglob("*") if recursive else folder.iterdir()):
+        parents = path.relative_to(folder).parts[:-1]
+        if any(part.startswith(".") for part in parents) or _looks_like_image(path, folder):
+            continue
+        name = path.name
+        if path.is_dir():
+            if name.startswith("."):
+                ignored.append((path, "hidden folder"))
+            elif not recursive:
+                ignored.append((path, "sub-folder, not read"))
+        elif name.lower() in IGNORED_NAMES:
+            ignored.append((path, "system file"))
+        elif name.startswith("."):
+            ignored.append((path, "hidden file"))
+        else:
+            ignored.append((path, f"not an image file ({path.suffix or 'no suffix'})"))
+    return ignored
+
+
+def _log_ignored(folder: Path, ignored: list[tuple[Path, str]], n_images: int) -> None:
+    for path, why in ignored:
+        if why == "sub-folder, not read":
+            n_inside = sum(1 for p in path.rglob("*") if _looks_like_image(p, path))
+            if n_inside:
+                log.warning(
+                    "%s: sub-folder with %d images, not read (only the files directly in %s are)",
+                    path,
+                    n_inside,
+                    folder,
+                )
+    if ignored:
+        shown = ", ".join(f"{p.name} ({why})" for p, why in ignored[:10])
+        more = f" and {len(ignored) - 10} more" if len(ignored) > 10 else ""
+        log.info("%s: %d images; passed over %s%s", folder, n_images, shown, more)
+
+
+def _looks_like_image(path: Path, root: Path) -> bool:
+    relative_parts = path.relative_to(root).parts
+    if any(part.startswith(".") for part in relative_parts):  # hidden file or inside hidden folder
+        return False
+    if path.name.lower() in IGNORED_NAMES or path.suffix.lower() not in IMAGE_SUFFIXES:
+        return False
+    return path.is_file()
+
+
+def read_rgb(
+    path: str | os.PathLike, max_pixels: int = MAX_PIXELS, draft_min_side: int | None = None
+) -> np.ndarray:
+    """Read one image as an upright RGB uint8 array of shape (H, W, 3).
+
+    EXIF orientation is applied, every PIL mode is converted to RGB (transparency composited on
+    white, 16-bit scaled to 8-bit), and HEIC/HEIF is read through pillow_heif.
+
+    A JPEG larger than `max_pixels` is decoded at 1/2, 1/4 or 1/8 scale, whichever is the first
+    to fit; with `draft_min_side`, a JPEG is also decoded as small as it can be while its shorter
+    side stays at least that long (fast thumbnails). Either way the array is smaller than the
+    file's pixel size. Raises ImageReadError for missing, empty, unreadable, truncated, too large
+    (over `max_pixels` even at the smallest decoding scale, judged from the header before any
+    pixel is decoded) or too small (< 16 px a side) images.
+    """
+    path = Path(path)
+    _check_file(path)
+    if path.suffix.lower() in _HEIF_SUFFIXES:
+        _register_heif()
+    image = _open_checked(path, max_pixels, draft_min_side)
+    try:
+        try:
+            image.load()
+        except (OSError, SyntaxError, ValueError, EOFError) as error:
+            raise ImageReadError(
+                path, f"truncated or corrupt image data ({error})", "truncated"
+            ) from error
+        image = _exif_upright(image, path)
+        return _to_rgb_array(image)
+    finally:
+        image.close()
+
+
+def _check_file(path: Path) -> None:
+    try:
+        stat = path.stat()
+    except FileNotFoundError as error:
+        raise ImageReadError(path, "file not found", "missing") from error
+    except PermissionError as error:
+        raise ImageReadError(path, "permission denied", "permission") from error
+    if path.is_dir():
+        raise ImageReadError(path, "is a folder, not an image file", "folder")
+    if stat.st_size == 0:
+        raise ImageReadError(path, "empty file (0 bytes)", "empty")
+
+
+def _open_checked(path: Path, max_pixels: int, draft_min_side: int | None) -> Image.Image:
+    """Open lazily (header only), refuse sizes we will not decode, and set a JPEG's scale."""
+    try:
+        image = _open(path)
+    except UnidentifiedImageError as error:
+        # Phones sometimes save HEIC under a .jpg name: try once more with the HEIF opener.
+        if _register_heif():
+            try:
+                image = _open(path)
+            except UnidentifiedImageError:
+                raise ImageReadError(
+                    path, "not an image, or an unsupported format", "not_image"
+                ) from error
+        else:
+            raise ImageReadError(
+                path, "not an image, or an unsupported format", "not_image"
+            ) from error
+    width, height = image.size
+    if min(width, height) < MIN_SIDE:
+        image.close()
+        raise ImageReadError(
+            path, f"image too small: {width}x{height} (< {MIN_SIDE} px a side)", "too_small"
+        )
+    scale = _decoding_scale(image, max_pixels, draft_min_side)
+    decoded = math.ceil(width / scale) * math.ceil(height / scale)
+    if decoded > max_pixels:
+        image.close()
+        at_scale = f" even decoded at 1/{scale}" if scale > 1 else ""
+        raise ImageReadError(
+            path,
+            f"image too large: {width}x{height} = {width * height:,} pixels{at_scale} "
+            f"> max_pixels={max_pixels:,} (possible decompression bomb)",
+            "too_large",
+        )
+    if scale > 1:
+        image.draft(image.mode, (math.ceil(width / scale), math.ceil(height / scale)))
+        if width * height > max_pixels:
+            log.info("%s: %dx%d decoded at 1/%d scale to fit in memory", path, width, height, scale)
+    return image
+
+
+def _is_jpeg(image: Image.Image) -> bool:
+    return isinstance(image, JpegImagePlugin.JpegImageFile)  # MPO (camera JPEGs) included
+
+
+def _decoding_scale(image: Image.Image, max_pixels: int, draft_min_side: int | None) -> int:
+    """1 for full size; for a JPEG the largest of: the smallest scale that fits `max_pixels` (or
+    1/8 when none does) and the largest that keeps the shorter side >= `draft_min_side`."""
+    if not _is_jpeg(image):
+        return 1
+    width, height = image.size
+    fits = [s for s in JPEG_SCALES if math.ceil(width / s) * math.ceil(height / s) <= max_pixels]
+    scale = fits[0] if fits else JPEG_SCALES[-1]
+    if draft_min_side:
+        small_enough = [s for s in JPEG_SCALES if min(width, height) / s >= draft_min_side]
+        scale = max(scale, small_enough[-1] if small_enough else 1)
+    return scale
+
+
+def _open(path: Path) -> Image.Image:
+    try:
+        return Image.open(path)
+    except PermissionError as error:
+        raise ImageReadError(path, "permission denied", "permission") from error
+    except Image.DecompressionBombError as error:
+        # PIL refuses more than ~179 Mpx before we see the size. A JPEG can still be decoded at
+        # a reduced scale (checked by the caller), so open it directly, skipping that check.
+        if _has_jpeg_signature(path):
+            try:
+                return JpegImagePlugin.JpegImageFile(str(path))
+            except (OSError, SyntaxError, ValueError) as jpeg_error:
+                raise ImageReadError(
+                    path, f"cannot read image header ({jpeg_error})", "truncated"
+                ) from jpeg_error
+        raise ImageReadError(
+            path, f"image too large: decompression bomb refused by PIL ({error})", "too_large"
+        ) from error
+    except UnidentifiedImageError:
+        raise
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
+        raise ImageReadError(path, f"cannot read image header ({error})", "truncated") from error
+
+
+def _has_jpeg_signature(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(3) == b"\xff\xd8\xff"
+
+
+def _register_heif() -> bool:
+    """Teach PIL to open HEIC/HEIF (imported lazily: only photo folders with HEIC need it)."""
+    global _heif_registered
+    if not _heif_registered:
+        try:
+            import pillow_heif  # noqa: PLC0415  (optional, see the docstring)
+        except ImportError:
+            log.warning("pillow_heif is not installed: HEIC/HEIF photos cannot be read")
+            return False
+        pillow_heif.register_heif_opener()
+        _heif_registered = True
+    return True
+
+
+def _exif_upright(image: Image.Image, path: Path) -> Image.Image:
+    try:
+        return ImageOps.exif_transpose(image)
+    except Exception as error:  # a broken EXIF block should not cost the photo
+        log.warning("%s: ignoring unreadable EXIF orientation (%s)", path, error)
+        return image
+
+
+def _to_rgb_array(image: Image.Image) -> np.ndarray:
+    """Any PIL mode to an RGB uint8 array."""
+    mode = image.mode
+    if mode == "RGB":
+        return np.array(image, dtype=np.uint8)
+    if mode == "L":  # greyscale: three views of one channel, without PIL's RGB copy in between
+        return np.repeat(np.asarray(image, dtype=np.uint8)[:, :, None], 3, axis=2)
+    if mode.startswith("I") or mode == "F":  # 16/32-bit integer or float greyscale
+        grey = _high_depth_to_uint8(np.asarray(image), mode)
+        return np.repeat(grey[:, :, None], 3, axis=2)
+    if _has_transparency(image):
+        return _composite_on_white(image.convert("RGBA"))
+    return np.array(image.convert("RGB"), dtype=np.uint8)
+
+
+def _has_transparency(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
+
+
+def _composite_on_white(rgba: Image.Image) -> np.ndarray:
+    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    return np.array(Image.alpha_composite(white, rgba).convert("RGB"), dtype=np.uint8)
+
+
+def _high_depth_to_uint8(values: np.ndarray, mode: str) -> np.ndarray:
+    """Scale a 16-bit (or 32-bit / float) greyscale image to 0..255.
+
+    'I;16*' modes are 0..65535 by definition. PIL also opens 16-bit PNGs as mode 'I' (32-bit),
+    so for 'I' the range is judged from the values: 8-bit range kept, 16-bit range scaled by 257.
+    """
+    values = values.astype(np.float64)
+    if mode.startswith("I;16"):
+        scaled = values / 257.0
+    elif mode == "F":
+        scaled = values * 255.0 if values.max(initial=0.0) <= 1.0 else values
+    elif values.max(initial=0.0) <= 255 and values.min(initial=0.0) >= 0:
+        scaled = values
+    else:
+        scaled = values / 257.0
+    return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+
+
+def resize(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize an RGB uint8 image to `size` = (width, height).
+
+    PIL's bilinear filter widens its support when shrinking, so large reductions average like
+    an area filter instead of aliasing.
+    """
+    check_rgb_image(image)
+    width, height = size
+    if image.shape[1] == width and image.shape[0] == height:
+        return image.copy()
+    resized = Image.fromarray(image).resize((width, height), Image.Resampling.BILINEAR)
+    return np.asarray(resized, dtype=np.uint8)
+
+
+def check_rgb_image(image: np.ndarray) -> None:
+    """Raise ValueError unless `image` is an RGB uint8 array of shape (H, W, 3)."""
+    if not isinstance(image, np.ndarray) or image.ndim != 3 or image.shape[2] != 3:
+        shape = getattr(image, "shape", None)
+        raise ValueError(f"expected an RGB image array of shape (H, W, 3), got shape {shape}")
+    if image.dtype != np.uint8:
+        raise ValueError(f"expected a uint8 image, got dtype {image.dtype}")
+
+
+def read_images(
+    paths: Iterable[str | os.PathLike], size: tuple[int, int], what: str = "images"
+) -> tuple[np.ndarray, list[Path], list[tuple[Path, str]]]:
+    """Read and resize many images, skipping the ones that cannot be read.
+
+    Each skipped file is logged with its reason as it happens, and a SkipSummary of the batch
+    (counts by kind of fault) is logged once at the end. Returns the stack (N, height, width, 3)
+    uint8, the paths read (in order, matching the stack) and (path, reason) for every skipped file.
+    """
+    width, height = size
+    images: list[np.ndarray] = []
+    read: list[Path] = []
+    summary = SkipSummary(what)
+    for path in map(Path, paths):
+        try:
+            images.append(resize(read_rgb(path), size))
+        except ImageReadError as error:
+            log.warning("skipping %s", error)
+            summary.add_error(error)
+            continue
+        read.append(path)
+        summary.add_ok()
+    summary.log()
+    stack = np.stack(images) if images else np.empty((0, height, width, 3), dtype=np.uint8)
+    return stack, read, [(path, reason) for path, _, reason in summary.skipped]

@@ -1,0 +1,105 @@
+"""The photo intake for a person model: each photo of a split replaced by its aligned face crop
+(CelebA negatives through the same detection and alignment), then read at a base's input size."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from facetransfer.data.align import align_file, align_folder
+from facetransfer.data.cache import build_cache
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PersonData:
+    """The split photos as arrays at the base's input size, plus what was skipped."""
+
+    images: dict[str, np.ndarray]
+    labels: dict[str, np.ndarray]
+    paths: dict[str, list[str]]
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def counts(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                s: {"person": int(y.sum()), "others": int((1 - y).sum())}
+                for s, y in self.labels.items()
+            }
+        ).T
+
+
+def align_photos(frame: pd.DataFrame, aligned_dir, progress: bool = True) -> pd.DataFrame:
+    """Replace each photo's path by its aligned face crop (CelebA geometry); photos with no face
+    are dropped and listed. CelebA negatives go through the same intake (align_celeba_rows)."""
+    frame = frame.copy()
+    frame["aligned"] = frame["path"]
+    user = frame["source"] == "fotos"
+    dropped = []
+    folders = sorted({str(Path(p).parent) for p in frame.loc[user, "path"]})
+    # one out folder per photo folder: train/paco and test/paco must not share one
+    base = Path(os.path.commonpath([str(Path(f).parent) for f in folders])) if folders else None
+    for folder in folders:
+        key = Path(folder).relative_to(base).as_posix().replace("/", "__").replace(" ", "_")
+        out = Path(aligned_dir) / key
+        manifest = align_folder(folder, out, progress=progress)
+        lookup = {str(Path(r.source)): r for r in manifest.itertuples()}
+        for i in frame.index[user & (frame["path"].map(lambda p: str(Path(p).parent)) == folder)]:
+            row = lookup.get(str(Path(frame.at[i, "path"])))
+            if row is None or row.status != "ok":
+                reason = "no face found" if row is None or row.status == "no_face" else row.reason
+                dropped.append((frame.at[i, "path"], reason))
+                frame.at[i, "aligned"] = None
+            else:
+                frame.at[i, "aligned"] = str(row.crop)
+    for path, reason in dropped:
+        log.warning("skipped %s: %s", path, reason)
+    frame = frame[frame["aligned"].notna()].reset_index(drop=True)
+    return align_celeba_rows(frame, Path(aligned_dir) / "_celeba")
+
+
+def align_celeba_rows(frame: pd.DataFrame, aligned_dir) -> pd.DataFrame:
+    """Send CelebA negatives through the same detection and alignment as the user's photos.
+
+    CelebA's crops were aligned by CelebA's own pipeline, a little differently from ours; were only
+    the person's photos re-aligned, a head could learn "our crop" versus "CelebA's crop" instead of
+    who is in it, and accept any stranger whose photo went through our intake. Each crop is cached
+    as `aligned_dir/<name>.png`; a CelebA image with no face found is dropped.
+    """
+    frame = frame.copy()
+    if "aligned" not in frame.columns:
+        frame["aligned"] = frame["path"]
+    out = Path(aligned_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for i in frame.index[frame["source"] == "celeba"]:
+        source = Path(frame.at[i, "path"])
+        crop = out / f"{source.stem}.png"
+        if not crop.exists():
+            result = align_file(source, crop)
+            if result.status != "ok":
+                log.warning("skipped CelebA negative %s: %s", source, result.reason)
+                frame.at[i, "aligned"] = None
+                continue
+        frame.at[i, "aligned"] = str(crop)
+    return frame[frame["aligned"].notna()].reset_index(drop=True)
+
+
+def load_person_data(
+    frame: pd.DataFrame, size: int, crop: str, cache_dir, progress: bool = True
+) -> PersonData:
+    column = "aligned" if "aligned" in frame.columns else "path"
+    data = PersonData({}, {}, {})
+    for split in ("train", "validation", "test"):
+        rows = frame[frame["split"] == split]
+        cache = build_cache(rows[column].tolist(), size, cache_dir, crop, progress=progress)
+        data.images[split] = np.asarray(cache.images)
+        data.labels[split] = rows["label"].to_numpy()[cache.ok].astype(np.float32)
+        data.paths[split] = rows["path"].to_numpy()[cache.ok].tolist()
+        data.skipped += cache.skipped
+    return data

@@ -1,0 +1,124 @@
+"""Prediction: every face in a photo detected, aligned, scored by a saved person model and decided
+against its saved threshold; and the counts that end a run (photos, accepted, unknown, ...)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from facetransfer.data.align import align_face
+from facetransfer.data.cache import crop_box
+from facetransfer.data.faces import detect_faces
+from facetransfer.data.images import ImageReadError, read_rgb, resize
+from facetransfer.modeling.checkpoints import ModelFileError, load_model_file, model_metadata
+
+
+@dataclass
+class PersonModel:
+    """A saved person model with what is needed to use it on any photo."""
+
+    model: object
+    person: str
+    threshold: float
+    crop: str
+    align: bool
+    path: Path
+
+    @property
+    def size(self) -> int:
+        return int(self.model.input_shape[1])
+
+
+def load_person_model(path) -> PersonModel:
+    model = load_model_file(path, expect="person")
+    meta = model_metadata(path)
+    if "threshold" not in meta:
+        raise ModelFileError(
+            f"{Path(path).with_suffix('.json')}: missing or has no threshold; "
+            "person models are saved with one by `facetransfer transfer`"
+        )
+    return PersonModel(
+        model=model,
+        person=meta.get("person", Path(path).stem),
+        threshold=float(meta["threshold"]),
+        crop=meta.get("crop", "full"),
+        align=bool(meta.get("align", True)),
+        path=Path(path),
+    )
+
+
+def scores(model, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
+    """The model's score for each image, as a flat float32 array."""
+    if len(images) <= batch_size:  # one photo's faces: skip predict()'s per-call setup
+        return np.asarray(model(images, training=False), dtype=np.float32).reshape(-1)
+    return model.predict(images, batch_size=batch_size, verbose=0).reshape(-1)
+
+
+def prepare_face(face: np.ndarray, size: int, crop: str) -> np.ndarray:
+    """An aligned face crop as the model's input: the model's crop, resized square."""
+    box = crop_box(face.shape[1], face.shape[0], crop)
+    if box is not None:
+        left, top, right, bottom = box
+        face = face[top:bottom, left:right]
+    return resize(face, (size, size))
+
+
+def predict_photo(person: PersonModel, path) -> dict:
+    """{"path", "faces": [{"box", "probability", "is_person"}], "probability", "is_person"}: the
+    photo's probability is its most likely face's, null when no face was found; an unreadable
+    photo has an "error" instead."""
+    result = {"path": str(path), "faces": [], "probability": None, "is_person": False}
+    try:
+        image = read_rgb(path)
+    except ImageReadError as error:
+        result["error"] = str(error)
+        return result
+    if person.align:
+        faces = detect_faces(image)
+        crops = [align_face(image, face.landmarks) for face in faces]
+        boxes = [list(map(int, face.box)) for face in faces]
+    else:  # the photo is already an aligned crop (the drawn default data)
+        crops = [image]
+        boxes = [[0, 0, int(image.shape[1]), int(image.shape[0])]]
+    if crops:
+        batch = np.stack([prepare_face(c, person.size, person.crop) for c in crops])
+        probs = scores(person.model, batch)
+        for box, p in zip(boxes, probs, strict=True):
+            result["faces"].append(
+                {"box": box, "probability": float(p), "is_person": bool(p >= person.threshold)}
+            )
+        result["probability"] = float(probs.max())
+        result["is_person"] = bool(probs.max() >= person.threshold)
+    return result
+
+
+def decision(result: dict, person: str) -> str:
+    """What a photo's result says: the person's name, "unknown", "no face" or "unreadable"."""
+    if "error" in result:
+        return "unreadable"
+    if result["probability"] is None:
+        return "no face"
+    return person if result["is_person"] else "unknown"
+
+
+class PredictionCounts:
+    """How many photos got each decision; its text is the summary line that ends a run."""
+
+    def __init__(self, person: str):
+        self.person = person
+        self.counts = Counter({"photos": 0, person: 0, "unknown": 0, "no face": 0, "unreadable": 0})
+
+    def add(self, result: dict) -> str:
+        said = decision(result, self.person)
+        self.counts["photos"] += 1
+        self.counts[said] += 1
+        return said
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.counts)
+
+    def __str__(self) -> str:
+        return "summary: " + ", ".join(f"{k} {v}" for k, v in self.counts.items())

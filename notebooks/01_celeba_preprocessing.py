@@ -1,0 +1,122 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 01 · CelebA preprocessing
+#
+# Reads CelebA's labels (the official `.txt` files or Kaggle's `.csv`), looks at how often each of the
+# 40 attributes occurs, computes the **majority-class baseline** (always answering the commoner value of
+# each attribute: about 0.805 mean accuracy on CelebA, the number any attribute model must beat), shows
+# faces with their labels, and decodes every image once into the cache that `02_attribute_cnn` reads.
+#
+# With no CelebA in `data/celeba` (and no `celeba_dir`), it generates the embedded default: drawn faces in
+# CelebA's layout, so every cell runs offline.
+
+# %% tags=["parameters"]
+celeba_dir = None          # your CelebA folder (official or Kaggle layout); None: data/celeba, else drawn faces
+synthetic_size = "default"  # size of the drawn default data: "tiny" (CI) or "default"
+limit = None               # at most this many training images (None: all)
+seed = 0                   # reaches every random choice
+data_dir = None            # None: data/
+models_dir = None          # None: models/
+logs_dir = None            # None: logs/
+reports_dir = None         # None: reports/
+image_size = 192           # the seed's input size
+crop = "full"              # "full": whole 178x218 crop squashed square (the seed's); "face": central square
+
+# %%
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from IPython.display import display
+
+from facetransfer.report import plots
+from facetransfer.config import Paths
+from facetransfer.progress import setup_logging
+
+setup_logging()
+paths = Paths(data=data_dir, models=models_dir, logs=logs_dir, reports=reports_dir)
+figures = paths.reports / "figures"
+
+# %% [markdown]
+# ## The data
+
+# %%
+from facetransfer.data.celeba import load_celeba
+from facetransfer.demo.sources import resolve_celeba
+
+source = resolve_celeba(celeba_dir, paths, synthetic_size, seed)
+print("Using:", source)
+celeba = load_celeba(source.root, limit=limit, seed=seed)
+print(celeba.describe())
+celeba.attributes.head()
+
+# %% [markdown]
+# ## How often each attribute occurs
+#
+# Most attributes are rare (or, like `No_Beard`, almost always present), so a model that always answers
+# "no" is already right most of the time.
+
+# %%
+rates = celeba.attributes.mean()
+fig = plots.attribute_frequencies(rates, title=f"Attribute frequencies ({source.kind})")
+plots.save_figure(fig, figures / "01_attribute_frequencies.png");
+
+# %% [markdown]
+# ## The majority-class baseline
+#
+# The commoner value of each attribute is learned on the training split and scored on every split.
+# Every attribute accuracy in the next notebook is shown beside this number.
+
+# %%
+from facetransfer.report.evaluate import majority_accuracy, majority_baseline
+
+train_labels = celeba.split("train").to_numpy()
+majority = majority_baseline(train_labels)
+baseline = pd.DataFrame({
+    split: majority_accuracy(celeba.split(split).to_numpy(), majority)
+    for split in ("train", "validation", "test")
+}, index=celeba.attributes.columns)
+baseline.insert(0, "majority_answer", np.where(majority == 1, "yes", "no"))
+display(baseline.round(3))
+print("mean majority-class accuracy:", baseline[["train", "validation", "test"]].mean().round(4).to_dict())
+
+# %% [markdown]
+# ## Faces and their labels
+
+# %%
+from facetransfer.data.images import read_rgb, resize
+
+shown = ["Male", "Smiling", "Eyeglasses", "Wearing_Hat", "Blond_Hair", "Black_Hair", "No_Beard", "Bangs"]
+rng = np.random.default_rng(seed)
+sample = celeba.attributes.sample(min(12, len(celeba.attributes)), random_state=seed)
+faces = np.stack([resize(read_rgb(p), (178, 218)) for p in celeba.paths(sample.index)])
+titles = [", ".join(a for a in shown if row[a]) or "-" for _, row in sample.iterrows()]
+fig = plots.image_grid(faces, titles, ncols=6, title="Faces with some of their attributes")
+plots.save_figure(fig, figures / "01_faces.png");
+
+# %% [markdown]
+# ## The image cache
+#
+# Each image is decoded and resized once into a uint8 array on disk, keyed by the files, the size and the
+# crop; `02_attribute_cnn` reads it memory-mapped. Re-running this cell reuses it.
+
+# %%
+from facetransfer.modeling.attributes import load_attribute_data
+
+data = load_attribute_data(celeba, image_size, paths.cache, crop)
+print("images per split:", data.counts(), f"at {image_size}x{image_size}, crop {crop!r}")
+print(f"{len(data.skipped)} unreadable images skipped")

@@ -1,0 +1,245 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 03 · Transfer: recognise one person
+#
+# Loads attribute models from `models/`, freezes them, and trains a small head to answer "is this photo
+# the person?" from a few photos in `fotos/`: first the seed's transfer (its head on the best seed
+# config), then a head on the improved network's embedding. Each decision threshold is chosen on the
+# validation photos for a target rate of strangers accepted (1% by default) and saved beside the model;
+# the test photos report accuracy, balanced accuracy, how many of the person's photos are accepted and
+# how many strangers are.
+#
+# Photos: `fotos/<person>/` (plus, optionally, `fotos/others/`), or the seed's layout
+# `fotos/{train,validation,test}/{<person>,no <person>}`. Without `others`, negatives are CelebA faces of
+# many people. Your photos are detected and aligned like CelebA's crops first. Without any photos, a
+# drawn person is generated.
+
+# %% tags=["parameters"]
+person = "paco"            # the folder name of the person's photos
+fotos_dir = None           # None: fotos/, else the drawn default person
+celeba_dir = None          # your CelebA folder (official or Kaggle layout); None: data/celeba, else drawn faces
+synthetic_size = "default"  # size of the drawn default data: "tiny" (CI) or "default"
+limit = None               # at most this many training images (None: all)
+seed = 0                   # reaches every random choice
+data_dir = None            # None: data/
+models_dir = None          # None: models/
+logs_dir = None            # None: logs/
+reports_dir = None         # None: reports/
+seed_base = "auto"         # a seed model in models/, or "auto": the best of the three configs
+improved_base = "improved.h5"  # used when present in models/ (notebook 02 trains it)
+seed_epochs = 150          # the seed's
+seed_optimizer = "adam"    # the seed: "sgd" with seed_loss "mse" and seed_learning_rate 1e-5
+seed_loss = "binary_crossentropy"
+seed_learning_rate = 1e-3
+improved_epochs = 40
+improved_learning_rate = 1e-2
+unfreeze_top = False       # also fine-tune the improved base's last block (learning rate 1e-4)
+batch_size = 16
+negatives = 200            # CelebA faces drawn as negatives when there is no others/ folder
+target_false_accept = 0.01
+align = "auto"             # detect and align faces: "auto" (yes for real photos), "yes", "no"
+
+# %%
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from IPython.display import display
+
+from facetransfer.report import plots
+from facetransfer.config import Paths
+from facetransfer.progress import setup_logging
+
+setup_logging()
+paths = Paths(data=data_dir, models=models_dir, logs=logs_dir, reports=reports_dir)
+figures = paths.reports / "figures"
+
+# %%
+from facetransfer.modeling import transfer as person_lib
+from facetransfer.modeling.attributes import best_checkpoint
+from facetransfer.data.celeba import load_celeba
+from facetransfer.report.evaluate import roc_curve
+from facetransfer.data.fotos import describe_split, split_fotos
+from facetransfer.demo.sources import resolve_celeba, resolve_fotos
+from facetransfer.modeling.fit import run_dir
+
+fotos = resolve_fotos(fotos_dir, person, paths, seed)
+print("Photos:", fotos)
+celeba = load_celeba(resolve_celeba(celeba_dir, paths, synthetic_size, seed).root, seed=seed)
+manifest = paths.models / f"{person}.split.csv"
+split = split_fotos(fotos.root, person, celeba, negatives, seed=seed, manifest=manifest)
+use_alignment = fotos.kind != "synthetic" if align == "auto" else align == "yes"
+if use_alignment:
+    split = person_lib.align_photos(split, paths.data / "aligned" / person)
+display(describe_split(split, person))
+
+# %% [markdown]
+# ## The seed's transfer
+#
+# The best seed config, frozen, with the seed's head: `Dense(128, sigmoid)` + `Dense(1)`. The summary
+# shows **4,353 trainable parameters** (4,224 + 129). The seed's `Dense(1)` was linear and thresholded like
+# a probability; here a sigmoid follows it, so its output is one. Augmentation (mirror, small turns,
+# zoom, shifts, light) is done by Keras preprocessing layers, the replacement for the deprecated
+# `ImageDataGenerator`.
+
+# %%
+seed_path = best_checkpoint(paths.models, "seed") if seed_base == "auto" else paths.models / seed_base
+improved_path = paths.models / improved_base
+have_improved = improved_path.exists()
+print("Seed base:", seed_path, "| improved base:", improved_path if have_improved else "none")
+results, datas, runs = {}, {}, {}
+runs["seed"] = run_dir(paths.logs, "03_transfer_learning", f"{person}-seed")
+seed_out = paths.models / (f"{person}_seed.h5" if have_improved else f"{person}.h5")
+results["seed"], datas["seed"], model = person_lib.transfer(
+    seed_path, split, seed_out, runs["seed"],
+    paths.cache, person, "seed", seed_epochs, seed_optimizer, seed_learning_rate, seed_loss,
+    batch_size, target_false_accept, align=use_alignment, seed=seed)
+model.summary()
+
+# %% [markdown]
+# ## On the improved base
+#
+# A logistic unit on the improved network's L2-normalised embedding (129 weights), which notebook 02
+# trained to tell attributes and, where CelebA's identities are known, people apart.
+
+# %%
+if have_improved:
+    runs["improved"] = run_dir(paths.logs, "03_transfer_learning", f"{person}-improved")
+    results["improved"], datas["improved"], model = person_lib.transfer(
+        improved_path, split, paths.models / f"{person}.h5", runs["improved"], paths.cache, person,
+        "embedding", improved_epochs, "adam",
+        1e-4 if unfreeze_top else improved_learning_rate, batch_size=batch_size,
+        target_false_accept=target_false_accept, unfreeze_top=unfreeze_top,
+        align=use_alignment, seed=seed)
+fig = plots.training_curves({k: r.history for k, r in results.items()}, metrics=["loss", "auc"],
+                            title="Transfer heads")
+plots.save_figure(fig, figures / "03_training_curves.png");
+
+# %% [markdown]
+# ## On the test photos
+#
+# Every number states how many photos of the person and of others it used. "Acceptance" is the share
+# of the person's photos accepted; "false accept" the share of strangers accepted, at the threshold
+# chosen on validation. "tpr_at_1pct_fpr" is the acceptance the test photos would allow at 1% false
+# accepts, a property of the scores rather than of the saved threshold.
+
+# %%
+table = pd.DataFrame({k: {m: v for m, v in r.report.items() if m != "confusion_matrix"}
+                      for k, r in results.items()})
+display(table.round(4))
+final = "improved" if "improved" in results else "seed"
+result, data = results[final], datas[final]
+report = result.report
+fpr, tpr, _ = roc_curve(data.labels["test"], result.test_scores)
+fig = plots.roc(fpr, tpr, report["roc_auc"], (report["false_accept"], report["acceptance"]),
+                title=f"{final} base: ROC on test")
+plots.save_figure(fig, figures / "03_roc.png");
+fig = plots.confusion(np.array(report["confusion_matrix"]), labels=("others", person))
+plots.save_figure(fig, figures / "03_confusion.png");
+
+# %%
+from facetransfer.data.images import read_rgb, resize
+
+test_paths = data.paths["test"]
+order = np.random.default_rng(seed).permutation(len(test_paths))[:12]
+faces = np.stack([resize(read_rgb(test_paths[i]), (178, 218)) for i in order])
+titles, colors = [], []
+for i in order:
+    said = result.test_scores[i] >= result.threshold
+    right = said == bool(data.labels["test"][i])
+    titles.append(f"{person if said else 'unknown'} {result.test_scores[i]:.2f}")
+    colors.append("green" if right else "red")
+fig = plots.image_grid(faces, titles, colors, ncols=6, title="Test photos: decision, probability")
+plots.save_figure(fig, figures / "03_test_predictions.png");
+print(f"saved {paths.models / (person + '.h5')} with threshold {result.threshold:.4f}")
+
+# %% [markdown]
+# ## In TensorBoard
+#
+# Test metrics join each run's row in the HParams dashboard; eight test photos with the model's answer
+# are in the Images tab.
+
+# %%
+from facetransfer.report import tensorboard_logs
+
+person_models = {key: person_lib.load_model_file(seed_out if key == "seed" else paths.models / f"{person}.h5",
+                                                 expect="person") for key in results}
+for key, r in results.items():
+    tensorboard_logs.log_results(
+        runs[key], {m: v for m, v in r.report.items() if m != "confusion_matrix"}, person_models[key],
+        datas[key].images["test"][:8], datas[key].labels["test"][:8], step=len(r.history["loss"]),
+        threshold=r.threshold, person=person)
+print("TensorBoard runs:", {k: str(v) for k, v in runs.items()})
+
+# %% [markdown]
+# ## Where the models look (Grad-CAM)
+#
+# Bright regions raise the score. The seed's last conv layer is a 2x2 map at 192 px, so it can only
+# point at a quarter of the face.
+
+# %%
+from facetransfer.report import gradcam
+
+def first_of_each(labels, n=3):
+    """The first n test photos of the person, then of others."""
+    return np.r_[np.flatnonzero(labels == 1)[:n], np.flatnonzero(labels == 0)[:n]]
+
+names = person_lib.model_metadata(seed_path)["attributes"]
+shown = first_of_each(datas["seed"].labels["test"])
+faces = datas["seed"].images["test"][shown]
+maps, row_images = {}, {}
+for key, attribute_model, data_key in (("seed", person_lib.load_model_file(seed_path), "seed"),
+                                       ("improved", person_lib.load_model_file(improved_path) if have_improved else None, "improved")):
+    if attribute_model is None:
+        continue
+    images = datas[data_key].images["test"][first_of_each(datas[data_key].labels["test"])]
+    for label, explained, output in ((f"{key} base: Smiling", attribute_model, "Smiling"),
+                                     (f"{key} transfer: {person}", person_models[key], None)):
+        row = f"{label}\n({gradcam.describe_layer(explained)})"
+        maps[row] = gradcam.gradcam(explained, images, output, names=names)
+        row_images[row] = images
+titles = [f"{person if y else 'other'}" for y in datas["seed"].labels["test"][shown]]
+fig = plots.saliency_grid(faces, maps, titles, row_images=row_images)
+plots.save_figure(fig, figures / "03_gradcam.png");
+
+# %% [markdown]
+# ## The person among the others: what each head reads, projected to 2-D
+
+# %%
+for key, d in datas.items():
+    images = np.concatenate([d.images["validation"], d.images["test"]])
+    labels = np.concatenate([d.labels["validation"], d.labels["test"]])
+    fig = plots.embedding_projection(
+        gradcam.embeddings(person_models[key], images), labels == 1,
+        title=f"{key} base: what the {person} head reads (validation + test photos)")
+    plots.save_figure(fig, figures / f"03_embeddings_{key}.png");
+
+# %% [markdown]
+# ## Export for phones and servers
+#
+# The final person model as `.keras`, as a SavedModel (`model.export()`) and as TensorFlow Lite, each
+# checked to give the Keras model's scores on the test faces.
+
+# %%
+from facetransfer.modeling import export
+
+exported = export.export_person_model(paths.models / f"{person}.h5", data.images["test"])
+print("Keras:", exported.keras_path)
+print("SavedModel:", exported.savedmodel_dir)
+print("TensorFlow Lite:", exported.tflite_path)
+print(f"largest score difference from the Keras model on {len(data.images['test'])} test faces:",
+      {k: f"{v:.1e}" for k, v in exported.max_abs_diff.items()})
