@@ -4,15 +4,11 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PAPERMILL := $(PY) -m papermill --kernel python3 --log-output --cwd notebooks
 EXECUTED := notebooks/executed
+NOTEBOOKS := 01_celeba_preprocessing 02_attribute_cnn 03_transfer_learning 04_predict
+# Each notebook's parameters at the "demo" run size: facetransfer/config.py, RUN_SIZES.
+demo_flags = $$($(PY) -m facetransfer.config papermill demo $(1))
 
-# Notebook sizes: demo runs the whole pipeline on the drawn default data in a few minutes;
-# ci is the tiniest run that still executes every cell.
-DEMO_PARAMS := -p epochs 4 -p improved_epochs 4
-DEMO_TRANSFER := -p seed_epochs 60 -p improved_epochs 30
-CI_PARAMS := -p synthetic_size tiny -p epochs 1 -p improved_epochs 1
-CI_TRANSFER := -p synthetic_size tiny -p seed_epochs 2 -p improved_epochs 2
-
-.PHONY: venv demo test notebooks-ci tensorboard lint clean-notebooks
+.PHONY: venv demo test tensorboard lint notebooks
 
 venv: $(VENV)/.installed
 
@@ -25,13 +21,16 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 
 demo: venv
 	mkdir -p $(EXECUTED)
-	$(PAPERMILL) notebooks/01_celeba_preprocessing.ipynb $(EXECUTED)/01_celeba_preprocessing.ipynb
-	$(PAPERMILL) notebooks/02_attribute_cnn.ipynb $(EXECUTED)/02_attribute_cnn.ipynb $(DEMO_PARAMS)
-	$(PAPERMILL) notebooks/03_transfer_learning.ipynb $(EXECUTED)/03_transfer_learning.ipynb $(DEMO_TRANSFER)
-	$(PAPERMILL) notebooks/04_predict.ipynb $(EXECUTED)/04_predict.ipynb
+	@for nb in $(NOTEBOOKS); do \
+		echo "== $$nb"; \
+		$(PAPERMILL) notebooks/$$nb.ipynb $(EXECUTED)/$$nb.ipynb $(call demo_flags,$$nb) || exit 1; \
+	done
 	@echo "Executed notebooks: $(EXECUTED)/  models: models/  TensorBoard: make tensorboard"
 
+# The import contracts (pyproject.toml, [tool.importlinter]) first: a cycle or an upward import
+# fails before any test runs.
 test: venv
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q
 
 tensorboard: venv
@@ -39,7 +38,10 @@ tensorboard: venv
 
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
-# Notebooks are committed without outputs: regenerate them from tools/make_notebooks.py.
-clean-notebooks: venv
-	$(PY) tools/make_notebooks.py
+# Notebooks are edited as their sources, notebooks/NN_name.py (or in JupyterLab, which jupytext
+# keeps paired): sync both ways, newest wins, then commit the .ipynb without outputs.
+notebooks: venv
+	$(VENV)/bin/jupytext --sync notebooks/[0-9]*.py
+	$(VENV)/bin/jupyter nbconvert --clear-output --inplace --log-level WARN notebooks/[0-9]*.ipynb

@@ -15,6 +15,8 @@ import logging
 import os
 import sys
 
+from tqdm.auto import tqdm
+
 NOISY_LOGGERS = ("tensorflow", "absl", "h5py", "matplotlib", "PIL", "keras")
 
 
@@ -24,7 +26,7 @@ def quiet() -> bool:
 
 
 def progress_bar(
-    iterable, total: int | None = None, desc: str = "", enabled: bool = True, unit: str = "it"
+    iterable, total: int | None = None, desc: str = "", enabled: bool = True, *, unit: str = "it"
 ):
     """tqdm over `iterable`, or the iterable itself when disabled or in CI.
 
@@ -33,8 +35,6 @@ def progress_bar(
     """
     if not enabled or quiet():
         return iterable
-    from tqdm.auto import tqdm
-
     return tqdm(iterable, total=total, desc=desc, unit=unit, leave=False, mininterval=0.5)
 
 

@@ -25,6 +25,8 @@
 # CelebA's layout, so every cell runs offline.
 
 # %% tags=["parameters"]
+from facetransfer.config import ARCHITECTURES
+
 celeba_dir = None          # your CelebA folder (official or Kaggle layout); None: data/celeba, else drawn faces
 synthetic_size = "default"  # size of the drawn default data: "tiny" (CI) or "default"
 limit = None               # at most this many training images (None: all)
@@ -33,19 +35,17 @@ data_dir = None            # None: data/
 models_dir = None          # None: models/
 logs_dir = None            # None: logs/
 reports_dir = None         # None: reports/
-image_size = 192           # the seed's input size
-crop = "full"              # "full": whole 178x218 crop squashed square (the seed's); "face": central square
+image_size = ARCHITECTURES["seed"].image_size  # the seed's input size
+crop = ARCHITECTURES["seed"].crop  # "full": whole 178x218 crop squashed square (the seed's); "face": central square
 
 # %%
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 from IPython.display import display
 
-from facetransfer.report import plots
 from facetransfer.config import Paths
 from facetransfer.progress import setup_logging
+from facetransfer.report import plots
 
 setup_logging()
 paths = Paths(data=data_dir, models=models_dir, logs=logs_dir, reports=reports_dir)
@@ -117,6 +117,6 @@ plots.save_figure(fig, figures / "01_faces.png");
 # %%
 from facetransfer.modeling.attributes import load_attribute_data
 
-data = load_attribute_data(celeba, image_size, paths.cache, crop)
+data = load_attribute_data(celeba, image_size, paths.cache, crop=crop)
 print("images per split:", data.counts(), f"at {image_size}x{image_size}, crop {crop!r}")
 print(f"{len(data.skipped)} unreadable images skipped")

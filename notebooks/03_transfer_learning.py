@@ -29,6 +29,8 @@
 # drawn person is generated.
 
 # %% tags=["parameters"]
+from facetransfer import config
+
 person = "paco"            # the folder name of the person's photos
 fotos_dir = None           # None: fotos/, else the drawn default person
 celeba_dir = None          # your CelebA folder (official or Kaggle layout); None: data/celeba, else drawn faces
@@ -41,42 +43,41 @@ logs_dir = None            # None: logs/
 reports_dir = None         # None: reports/
 seed_base = "auto"         # a seed model in models/, or "auto": the best of the three configs
 improved_base = "improved.h5"  # used when present in models/ (notebook 02 trains it)
-seed_epochs = 150          # the seed's
+seed_epochs = config.HEADS["seed"].epochs  # the seed's: 150
 seed_optimizer = "adam"    # the seed: "sgd" with seed_loss "mse" and seed_learning_rate 1e-5
 seed_loss = "binary_crossentropy"
-seed_learning_rate = 1e-3
-improved_epochs = 40
-improved_learning_rate = 1e-2
-unfreeze_top = False       # also fine-tune the improved base's last block (learning rate 1e-4)
-batch_size = 16
-negatives = 200            # CelebA faces drawn as negatives when there is no others/ folder
-target_false_accept = 0.01
+seed_learning_rate = config.HEADS["seed"].learning_rate
+improved_epochs = config.HEADS["embedding"].epochs
+improved_learning_rate = config.HEADS["embedding"].learning_rate
+unfreeze_top = False       # also fine-tune the improved base's last block (at UNFREEZE_TOP_LEARNING_RATE)
+batch_size = config.HEADS["seed"].batch_size
+negatives = config.NEGATIVES  # CelebA faces drawn as negatives when there is no others/ folder
+target_false_accept = config.TARGET_FALSE_ACCEPT
 align = "auto"             # detect and align faces: "auto" (yes for real photos), "yes", "no"
 
 # %%
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 from IPython.display import display
 
-from facetransfer.report import plots
 from facetransfer.config import Paths
+from facetransfer.data.celeba import load_celeba
+from facetransfer.data.fotos import describe_split, split_fotos
+from facetransfer.data.intake import align_photos
+from facetransfer.demo.sources import resolve_celeba, resolve_fotos
+from facetransfer.modeling.attributes import best_checkpoint
+from facetransfer.modeling.checkpoints import load_model_file, model_metadata
+from facetransfer.modeling.fit import run_dir
+from facetransfer.modeling.transfer import transfer
 from facetransfer.progress import setup_logging
+from facetransfer.report import plots
+from facetransfer.report.evaluate import roc_curve
 
 setup_logging()
 paths = Paths(data=data_dir, models=models_dir, logs=logs_dir, reports=reports_dir)
 figures = paths.reports / "figures"
 
 # %%
-from facetransfer.modeling import transfer as person_lib
-from facetransfer.modeling.attributes import best_checkpoint
-from facetransfer.data.celeba import load_celeba
-from facetransfer.report.evaluate import roc_curve
-from facetransfer.data.fotos import describe_split, split_fotos
-from facetransfer.demo.sources import resolve_celeba, resolve_fotos
-from facetransfer.modeling.fit import run_dir
-
 fotos = resolve_fotos(fotos_dir, person, paths, seed)
 print("Photos:", fotos)
 celeba = load_celeba(resolve_celeba(celeba_dir, paths, synthetic_size, seed).root, seed=seed)
@@ -84,7 +85,7 @@ manifest = paths.models / f"{person}.split.csv"
 split = split_fotos(fotos.root, person, celeba, negatives, seed=seed, manifest=manifest)
 use_alignment = fotos.kind != "synthetic" if align == "auto" else align == "yes"
 if use_alignment:
-    split = person_lib.align_photos(split, paths.data / "aligned" / person)
+    split = align_photos(split, paths.data / "aligned" / person)
 display(describe_split(split, person))
 
 # %% [markdown]
@@ -104,10 +105,11 @@ print("Seed base:", seed_path, "| improved base:", improved_path if have_improve
 results, datas, runs = {}, {}, {}
 runs["seed"] = run_dir(paths.logs, "03_transfer_learning", f"{person}-seed")
 seed_out = paths.models / (f"{person}_seed.h5" if have_improved else f"{person}.h5")
-results["seed"], datas["seed"], model = person_lib.transfer(
-    seed_path, split, seed_out, runs["seed"],
-    paths.cache, person, "seed", seed_epochs, seed_optimizer, seed_learning_rate, seed_loss,
-    batch_size, target_false_accept, align=use_alignment, seed=seed)
+results["seed"], datas["seed"], model = transfer(
+    seed_path, split, out=seed_out, logs_dir=runs["seed"], cache_dir=paths.cache, person=person,
+    head="seed", epochs=seed_epochs, optimizer=seed_optimizer, learning_rate=seed_learning_rate,
+    loss=seed_loss, batch_size=batch_size, target_false_accept=target_false_accept,
+    align=use_alignment, seed=seed)
 model.summary()
 
 # %% [markdown]
@@ -119,10 +121,10 @@ model.summary()
 # %%
 if have_improved:
     runs["improved"] = run_dir(paths.logs, "03_transfer_learning", f"{person}-improved")
-    results["improved"], datas["improved"], model = person_lib.transfer(
-        improved_path, split, paths.models / f"{person}.h5", runs["improved"], paths.cache, person,
-        "embedding", improved_epochs, "adam",
-        1e-4 if unfreeze_top else improved_learning_rate, batch_size=batch_size,
+    results["improved"], datas["improved"], model = transfer(
+        improved_path, split, out=paths.models / f"{person}.h5", logs_dir=runs["improved"],
+        cache_dir=paths.cache, person=person, head="embedding", epochs=improved_epochs,
+        learning_rate=None if unfreeze_top else improved_learning_rate, batch_size=batch_size,
         target_false_accept=target_false_accept, unfreeze_top=unfreeze_top,
         align=use_alignment, seed=seed)
 fig = plots.training_curves({k: r.history for k, r in results.items()}, metrics=["loss", "auc"],
@@ -176,12 +178,12 @@ print(f"saved {paths.models / (person + '.h5')} with threshold {result.threshold
 # %%
 from facetransfer.report import tensorboard_logs
 
-person_models = {key: person_lib.load_model_file(seed_out if key == "seed" else paths.models / f"{person}.h5",
+person_models = {key: load_model_file(seed_out if key == "seed" else paths.models / f"{person}.h5",
                                                  expect="person") for key in results}
 for key, r in results.items():
     tensorboard_logs.log_results(
         runs[key], {m: v for m, v in r.report.items() if m != "confusion_matrix"}, person_models[key],
-        datas[key].images["test"][:8], datas[key].labels["test"][:8], step=len(r.history["loss"]),
+        datas[key].images["test"][:8], labels=datas[key].labels["test"][:8], step=len(r.history["loss"]),
         threshold=r.threshold, person=person)
 print("TensorBoard runs:", {k: str(v) for k, v in runs.items()})
 
@@ -194,16 +196,17 @@ print("TensorBoard runs:", {k: str(v) for k, v in runs.items()})
 # %%
 from facetransfer.report import gradcam
 
+
 def first_of_each(labels, n=3):
     """The first n test photos of the person, then of others."""
     return np.r_[np.flatnonzero(labels == 1)[:n], np.flatnonzero(labels == 0)[:n]]
 
-names = person_lib.model_metadata(seed_path)["attributes"]
+names = model_metadata(seed_path)["attributes"]
 shown = first_of_each(datas["seed"].labels["test"])
 faces = datas["seed"].images["test"][shown]
 maps, row_images = {}, {}
-for key, attribute_model, data_key in (("seed", person_lib.load_model_file(seed_path), "seed"),
-                                       ("improved", person_lib.load_model_file(improved_path) if have_improved else None, "improved")):
+for key, attribute_model, data_key in (("seed", load_model_file(seed_path), "seed"),
+                                       ("improved", load_model_file(improved_path) if have_improved else None, "improved")):
     if attribute_model is None:
         continue
     images = datas[data_key].images["test"][first_of_each(datas[data_key].labels["test"])]

@@ -35,23 +35,21 @@ reports_dir = None
 # %%
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from IPython.display import display
 
-from facetransfer.report import plots
 from facetransfer.config import Paths
-from facetransfer.progress import setup_logging
+from facetransfer.data.images import list_images, read_rgb
+from facetransfer.modeling.predict import PredictionCounts, load_person_model, predict_photo
+from facetransfer.progress import progress_bar, setup_logging
+from facetransfer.report import plots
+from facetransfer.report.annotate import annotate_photo
 
 setup_logging()
 paths = Paths(data=data_dir, models=models_dir, logs=logs_dir, reports=reports_dir)
 figures = paths.reports / "figures"
 
 # %%
-from facetransfer.data.images import list_images
-from facetransfer.modeling.predict import load_person_model, predict_photo
-from facetransfer.progress import progress_bar
-
 model_path = Path(model_path) if model_path else paths.models / f"{person}.h5"
 recogniser = load_person_model(model_path)
 print(f"{model_path}: {recogniser.person!r}, threshold {recogniser.threshold:.4f}, "
@@ -65,22 +63,20 @@ chosen = chosen[:limit]
 print(len(chosen), "photos")
 
 # %%
+counts = PredictionCounts(recogniser.person)
 results = [predict_photo(recogniser, p) for p in progress_bar(chosen, desc="predicting")]
 table = pd.DataFrame({
     "photo": [Path(r["path"]).name for r in results],
     "faces": [len(r["faces"]) for r in results],
     "probability": [r["probability"] for r in results],
-    "decision": [recogniser.person if r["is_person"] else ("no face" if r["probability"] is None
-                 else "unknown") for r in results],
+    "decision": [counts.add(r) for r in results],
 })
 display(table)
-print(table["decision"].value_counts().to_dict())
+print(counts)
 
 # %%
 out_dir = paths.reports / "predictions"
-pngs = [plots.annotate_photo(r["path"], r, recogniser.person, out_dir) for r in results]
-from facetransfer.data.images import read_rgb, resize
-
+pngs = [annotate_photo(r["path"], r, recogniser.person, out_dir) for r in results]
 shown = [p for p in pngs if p is not None][:12]
 if shown:
     fig = plots.image_grid([read_rgb(p) for p in shown],

@@ -1,11 +1,16 @@
-"""The three notebooks run top to bottom with papermill, at tiny size, into a temporary project."""
+"""The notebooks: each `.ipynb` is its jupytext source (`NN_name.py`) without outputs, and all four
+run top to bottom with papermill, at the "ci" run size of the defaults table, into a temporary
+project."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+import jupytext
 import pytest
+
+from facetransfer.config import RUN_SIZES
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 ORDER = [
@@ -16,14 +21,30 @@ ORDER = [
 ]
 
 
-def test_notebooks_are_committed_without_outputs():
-    for name in ORDER:
-        notebook = json.loads((NOTEBOOKS / f"{name}.ipynb").read_text())
-        tagged = [c for c in notebook["cells"] if "parameters" in c["metadata"].get("tags", [])]
-        assert len(tagged) == 1, f"{name}: one cell tagged 'parameters'"
-        for cell in notebook["cells"]:
-            if cell["cell_type"] == "code":
-                assert cell["outputs"] == [] and cell["execution_count"] is None, name
+def _cells(notebook) -> list[tuple[str, str, tuple[str, ...]]]:
+    return [
+        (c["cell_type"], "".join(c["source"]).strip(), tuple(c["metadata"].get("tags", [])))
+        for c in notebook["cells"]
+    ]
+
+
+@pytest.mark.parametrize("name", ORDER)
+def test_each_notebook_is_its_source_without_outputs(name):
+    committed = json.loads((NOTEBOOKS / f"{name}.ipynb").read_text())
+    source = jupytext.read(NOTEBOOKS / f"{name}.py")
+    assert _cells(committed) == _cells(source), (
+        f"notebooks/{name}.ipynb differs from notebooks/{name}.py: run `make notebooks`"
+    )
+    tagged = [c for c in committed["cells"] if "parameters" in c["metadata"].get("tags", [])]
+    assert len(tagged) == 1, f"{name}: one cell tagged 'parameters'"
+    for cell in committed["cells"]:
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [] and cell["execution_count"] is None, name
+
+
+def test_every_notebook_has_a_size_for_each_run():
+    for sizes in RUN_SIZES.values():
+        assert set(sizes) == set(ORDER)
 
 
 @pytest.mark.slow
@@ -31,17 +52,11 @@ def test_notebooks_run_top_to_bottom(tmp_path):
     papermill = pytest.importorskip("papermill")
     dirs = {name: str(tmp_path / name) for name in ("data", "models", "logs", "reports")}
     params = {f"{k}_dir": v for k, v in dirs.items()}
-    sizes = {
-        "02_attribute_cnn": {"epochs": 1, "improved_epochs": 1},
-        "03_transfer_learning": {"seed_epochs": 2, "improved_epochs": 2},
-        "04_predict": {"limit": 4},
-    }
-    tiny = {name: {"synthetic_size": "tiny"} for name in ORDER[:3]}
     for name in ORDER:
         papermill.execute_notebook(
             str(NOTEBOOKS / f"{name}.ipynb"),
             str(tmp_path / f"{name}.ipynb"),
-            parameters=params | tiny.get(name, {}) | sizes.get(name, {}),
+            parameters=params | RUN_SIZES["ci"][name],
             kernel_name="python3",
             cwd=str(NOTEBOOKS),
             progress_bar=False,

@@ -202,6 +202,7 @@ def align_folder(
     out_dir: str | os.PathLike,
     size: tuple[int, int] = CELEBA_CROP_SIZE,
     progress: bool = True,
+    *,
     recursive: bool = False,
     min_confidence: float = 0.9,
 ) -> pd.DataFrame:

@@ -84,6 +84,7 @@ def build_cache(
     size: int,
     cache_dir,
     crop: str = "full",
+    *,
     workers: int | None = None,
     progress: bool = True,
 ) -> ImageCache:

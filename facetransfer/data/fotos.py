@@ -151,7 +151,7 @@ def _split_paths(paths, label: int, source: str, fractions, rng, groups=None) ->
 
 
 def celeba_negative_rows(
-    celeba, n: int, fractions, rng, exclude=(), exclude_identities=()
+    celeba, n: int, fractions, rng, *, exclude=(), exclude_identities=()
 ) -> list[dict]:
     """`n` CelebA images of many people, from the base's train and validation partitions, split so
     that no identity appears in two splits.
@@ -191,6 +191,7 @@ def split_fotos(
     person: str = "paco",
     celeba=None,
     n_celeba_negatives: int = 200,
+    *,
     fractions=(0.6, 0.2, 0.2),
     seed: int = 0,
     manifest=None,

@@ -91,7 +91,7 @@ def align_celeba_rows(frame: pd.DataFrame, aligned_dir) -> pd.DataFrame:
 
 
 def load_person_data(
-    frame: pd.DataFrame, size: int, crop: str, cache_dir, progress: bool = True
+    frame: pd.DataFrame, size: int, crop: str, cache_dir, *, progress: bool = True
 ) -> PersonData:
     column = "aligned" if "aligned" in frame.columns else "path"
     data = PersonData({}, {}, {})

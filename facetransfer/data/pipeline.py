@@ -34,6 +34,7 @@ def make_dataset(
     labels: np.ndarray,
     batch_size: int = 32,
     shuffle: bool = False,
+    *,
     seed: int = 0,
     augment=None,
     shard: tuple[int, int] | None = None,
@@ -119,6 +120,7 @@ def augment_batch(
     seed,
     light: bool = True,
     zoom: float = 0.08,
+    *,
     brightness: float = 0.15,
     contrast: float = 0.15,
 ):

@@ -128,7 +128,7 @@ class Pen:
             (y1 + MARGIN) * SCALE,
         ]
 
-    def ellipse(self, cx, cy, rx, ry, fill=None, outline=None, width: float = 0.0) -> None:
+    def ellipse(self, cx, cy, rx, ry, *, fill=None, outline=None, width: float = 0.0) -> None:
         self.draw.ellipse(
             self.box(cx - rx, cy - ry, cx + rx, cy + ry),
             fill=fill,
@@ -144,7 +144,9 @@ class Pen:
             self.flat(points), fill=fill, width=max(1, round(width * SCALE)), joint="curve"
         )
 
-    def rounded(self, x0, y0, x1, y1, radius, fill=None, outline=None, width: float = 0.0) -> None:
+    def rounded(
+        self, x0, y0, x1, y1, *, radius, fill=None, outline=None, width: float = 0.0
+    ) -> None:
         self.draw.rounded_rectangle(
             self.box(x0, y0, x1, y1),
             radius=radius * SCALE,
@@ -239,5 +241,5 @@ def draw_background(photo: Photo) -> Image.Image:
             continue
         x0, y0 = -MARGIN + row[1] * 200, -MARGIN + row[2] * 200
         colour = (*to_rgb(row[4:7] * 255), 90)
-        pen.rounded(x0, y0, x0 + 20 + row[3] * 90, y0 + 30 + row[7] * 120, 4, fill=colour)
+        pen.rounded(x0, y0, x0 + 20 + row[3] * 90, y0 + 30 + row[7] * 120, radius=4, fill=colour)
     return canvas

@@ -36,7 +36,7 @@ def _mouth_shape(face: Face, attrs: dict[str, bool], photo: Photo):
     return x, base, gap, upper, lower
 
 
-def draw_beard(pen: Pen, face: Face, attrs, identity: FaceIdentity, photo: Photo) -> None:
+def draw_beard(pen: Pen, face: Face, attrs, identity: FaceIdentity, *, photo: Photo) -> None:
     # Beards keep the person's colour, a little darker than the hair; dyed hair leaves it auburn.
     if identity.hair_colour == "red":
         colour = BROW_RGB["red"]
@@ -125,7 +125,7 @@ def _stubble_dots(face: Face, photo: Photo, mx: float, half: float, my: float, l
     return np.stack([xs[keep], ys[keep]], axis=1)
 
 
-def draw_eyes(pen: Pen, face: Face, identity: FaceIdentity, attrs, photo: Photo, skin) -> None:
+def draw_eyes(pen: Pen, face: Face, identity: FaceIdentity, attrs, *, photo: Photo, skin) -> None:
     narrow = attrs["Narrow_Eyes"]
     ry = 2.0 if narrow else 4.3
     for side in (-1.0, 1.0):
@@ -239,7 +239,7 @@ def draw_nose(pen: Pen, face: Face, attrs, skin) -> None:
         )
 
 
-def draw_mouth(pen: Pen, face: Face, attrs, identity: FaceIdentity, photo: Photo, skin) -> None:
+def draw_mouth(pen: Pen, face: Face, attrs, identity: FaceIdentity, *, photo: Photo, skin) -> None:
     x, base, gap, upper, lower = _mouth_shape(face, attrs, photo)
     colour = photo.lipstick if attrs["Wearing_Lipstick"] else identity.lip_rgb
     top = np.stack([x, base - upper], 1)
@@ -318,7 +318,7 @@ def draw_glasses(pen: Pen, face: Face, attrs, photo: Photo) -> None:
                 face.eye_y - 8.0,
                 ex + 13.0,
                 face.eye_y + 8.5,
-                3.5,
+                radius=3.5,
                 fill=lens,
                 outline=frame,
                 width=2.4,

@@ -82,7 +82,7 @@ def _hairline(face: Face, receding: bool, xs: np.ndarray) -> np.ndarray:
     return 69.0 + 31.0 * d**3
 
 
-def draw_hair_cap(pen: Pen, face: Face, attrs, hair, photo: Photo, texture: str) -> None:
+def draw_hair_cap(pen: Pen, face: Face, attrs, hair, *, photo: Photo, texture: str) -> None:
     """The hair on top of the head, down to the hairline, drawn over the forehead's skin."""
     volume = {"straight": 4.0, "wavy": 5.5, "curly": 6.5}[texture]
     side_y = 104.0
@@ -125,7 +125,7 @@ def draw_hair_cap(pen: Pen, face: Face, attrs, hair, photo: Photo, texture: str)
         pen.line(np.stack([xx, yy], axis=1), fill=dark if i % 2 else light, width=0.9)
 
 
-def draw_bangs(pen: Pen, face: Face, hair, photo: Photo, texture: str) -> None:
+def draw_bangs(pen: Pen, face: Face, hair, photo: Photo, *, texture: str) -> None:
     """A fringe over the forehead, ending just above the eyebrows."""
     edge = face.width_at(96.0) - 3
     xs = np.linspace(face.cx - edge, face.cx + edge, 14)
@@ -149,7 +149,9 @@ def draw_hat(pen: Pen, face: Face, photo: Photo) -> None:
     if photo.hat_style == 0:  # beanie with a folded band
         dome = np.stack([face.cx + (w + 7) * np.cos(t), y - (y - 18) * np.sin(t)], axis=1)
         pen.polygon(dome, fill=colour)
-        pen.rounded(face.cx - w - 8, y - 12, face.cx + w + 8, y + 3, 5, fill=shaded(colour, 0.82))
+        pen.rounded(
+            face.cx - w - 8, y - 12, face.cx + w + 8, y + 3, radius=5, fill=shaded(colour, 0.82)
+        )
     elif photo.hat_style == 1:  # cap with a brim towards the camera
         dome = np.stack([face.cx + (w + 6) * np.cos(t), y - (y - 20) * np.sin(t)], axis=1)
         pen.polygon(dome, fill=colour)
@@ -165,7 +167,9 @@ def draw_hat(pen: Pen, face: Face, photo: Photo) -> None:
             fill=colour,
         )
         pen.ellipse(face.cx, y, w + 24, 7.0, fill=shaded(colour, 0.85))
-        pen.rounded(face.cx - w - 1, y - 12, face.cx + w + 1, y - 5, 1, fill=shaded(colour, 0.45))
+        pen.rounded(
+            face.cx - w - 1, y - 12, face.cx + w + 1, y - 5, radius=1, fill=shaded(colour, 0.45)
+        )
 
 
 def draw_ears(pen: Pen, face: Face, skin) -> None:
@@ -186,10 +190,12 @@ def draw_earrings(pen: Pen, face: Face, photo: Photo) -> None:
             pen.ellipse(x, 142.0, 3.0, 3.4, fill=metal, outline=shaded(metal, 0.5), width=0.6)
 
 
-def draw_clothes_and_hair(pen, face, identity, attrs, photo, neck, hair, texture, has_hair) -> None:
+def draw_clothes_and_hair(
+    pen, face, identity, attrs, *, photo, neck, hair, texture, has_hair
+) -> None:
     """Shoulders, long hair over them, then the neck in front of the hair."""
     pen.ellipse(face.cx, 236.0, 135.0, 40.0, fill=photo.clothes)
     if has_hair and identity.hair_length != "short":
         _draw_back_hair(pen, face, identity, hair, photo, texture)
-    pen.rounded(face.cx - 21, 140.0, face.cx + 21, 205.0, 6, fill=neck)
+    pen.rounded(face.cx - 21, 140.0, face.cx + 21, 205.0, radius=6, fill=neck)
     _draw_neckline(pen, face, attrs, photo, neck)

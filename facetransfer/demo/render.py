@@ -64,7 +64,17 @@ def render_face(
 
     canvas = draw_background(photo)
     pen = Pen(canvas)
-    draw_clothes_and_hair(pen, face, identity, attrs, photo, neck, hair, texture, has_hair)
+    draw_clothes_and_hair(
+        pen,
+        face,
+        identity,
+        attrs,
+        photo=photo,
+        neck=neck,
+        hair=hair,
+        texture=texture,
+        has_hair=has_hair,
+    )
     if attrs["Double_Chin"]:
         # A second, fuller curve below the chin, with a crease under each.
         pen.ellipse(face.cx, face.chin + 3.5, face.half_width * 0.62, 10.0, fill=shaded(skin, 0.95))
@@ -92,15 +102,15 @@ def render_face(
                 6.0,
                 fill=(225, 70, 90, 105),
             )
-    draw_beard(pen, face, attrs, identity, photo)
-    draw_eyes(pen, face, identity, attrs, photo, skin)
+    draw_beard(pen, face, attrs, identity, photo=photo)
+    draw_eyes(pen, face, identity, attrs, photo=photo, skin=skin)
     draw_brows(pen, face, identity, attrs)
     draw_nose(pen, face, attrs, skin)
-    draw_mouth(pen, face, attrs, identity, photo, skin)
+    draw_mouth(pen, face, attrs, identity, photo=photo, skin=skin)
     if has_hair and not hat:
-        draw_hair_cap(pen, face, attrs, hair, photo, texture)
+        draw_hair_cap(pen, face, attrs, hair, photo=photo, texture=texture)
         if attrs["Bangs"]:
-            draw_bangs(pen, face, hair, photo, texture)
+            draw_bangs(pen, face, hair, photo, texture=texture)
     if hat:
         draw_hat(pen, face, photo)
     if attrs["Eyeglasses"]:

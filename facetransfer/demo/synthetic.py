@@ -190,7 +190,7 @@ def _prepare_folder(root: Path, images: Path, marker_path: Path) -> None:
 
 
 def make_fotos(
-    root, person: str = "paco", n_person: int = 40, n_others: int = 40, seed: int = 0
+    root, person: str = "paco", n_person: int = 40, n_others: int = 40, *, seed: int = 0
 ) -> Path:
     """Write ``root/<person>/`` (photos of one drawn person) and ``root/others/``; return ``root``.
 

@@ -22,7 +22,7 @@ from facetransfer.modeling.checkpoints import checkpoint_record
 from facetransfer.modeling.fit import FitResult, fit
 from facetransfer.modeling.precision import precision_scope
 from facetransfer.report import evaluate
-from facetransfer.report.tensorboard_logs import SamplePredictions
+from facetransfer.report.tensorboard_logs import SamplePredictions, log_results
 
 log = logging.getLogger(__name__)
 
@@ -302,10 +302,13 @@ class AttributeEvaluation:
 
 
 def evaluate_attribute_model(
-    model, data: AttributeData, split: str = "test"
+    model, data: AttributeData, split: str = "test", *, run_dir=None, step: int = 0
 ) -> AttributeEvaluation:
     """The one evaluation of an attribute model, for the CLI, notebook 02 and the benchmarks:
-    accuracy and balanced accuracy beside the majority baseline learned on train."""
+    accuracy and balanced accuracy beside the majority baseline learned on train, at 0.5 and at
+    thresholds tuned on validation. With `run_dir`, the summary joins that TensorBoard run's
+    HParams row (`final/test_...`) and eight faces of `split` with the model's answers go to its
+    Images tab."""
     report = attribute_report(model, data, split)
     thresholds = tuned_thresholds(model, data)
     tuned = attribute_report(model, data, split, thresholds)
@@ -318,6 +321,17 @@ def evaluate_attribute_model(
         "mean_balanced_accuracy_tuned": at_tuned["mean_balanced_accuracy"],
         "mean_accuracy_tuned": at_tuned["mean_accuracy"],
     }
+    if run_dir is not None:
+        log_results(
+            run_dir,
+            summary,
+            model,
+            data.images[split][:8],
+            labels=data.labels[split][:8],
+            step=step,
+            names=data.names,
+            prefix=f"{split}_",
+        )
     return AttributeEvaluation(report, tuned, thresholds, summary)
 
 
@@ -328,7 +342,7 @@ def attribute_report(
     baseline learned on train and scored on the same split."""
     probs = networks.attribute_probabilities(model, np.asarray(data.images[split]))
     return evaluate.attribute_report(
-        data.labels[split], probs, data.names, data.majority, thresholds
+        data.labels[split], probs, data.names, data.majority, thresholds=thresholds
     )
 
 

@@ -144,7 +144,7 @@ def compare_scores(model, images, savedmodel_dir=None, tflite_path=None) -> dict
 
 
 def export_person_model(
-    model_path, images=None, tflite: bool = True, out_dir=None, check: bool = True
+    model_path, images=None, tflite: bool = True, out_dir=None, *, check: bool = True
 ) -> ExportResult:
     """Export a saved person model (``.h5`` or ``.keras``) next to it, or into ``out_dir``:
 

@@ -124,6 +124,7 @@ def improved_cnn(
     n_outputs: int = N_ATTRIBUTES,
     embedding_dim: int = 128,
     widths=(64, 128, 192, 256),
+    *,
     name: str = "improved_cnn",
 ):
     """A small modern CNN a 2-core CPU trains: a strided stem, conv + BatchNorm + ReLU blocks that
@@ -305,6 +306,7 @@ def with_identity_head(
     n_identities: int,
     identity_weight: float = 1.0,
     learning_rate: float = 2e-3,
+    *,
     margin: float = 0.35,
     scale: float = 30.0,
 ):

@@ -20,14 +20,14 @@ def _face_label(face: Mapping, person_name: str) -> str:
     return name if probability is None else f"{name} {probability:.2f}"
 
 
-def annotate_photo(path, result: Mapping, person_name: str, out_dir, max_side: int = 1280):
+def annotate_photo(path, result: Mapping, person_name: str, out_dir, *, max_side: int = 1280):
     """Draw each face box of a prediction on its photo and save ``<out_dir>/<stem>.png``.
 
-    ``result`` is :func:`facetransfer.modeling.predict.predict_photo`'s dict: boxes are (x, y, w, h) in the
-    upright photo's pixels. Each box is labelled with ``person_name`` (red) or "unknown" (grey)
-    and its probability; a photo with no face says so in its title. The PNG's long side is at most
-    ``max_side`` pixels (and small photos are drawn at least 480 px, so the labels fit). Returns
-    the PNG's path, or None (with a warning) when the photo cannot be read.
+    ``result`` is :func:`facetransfer.modeling.predict.predict_photo`'s dict: boxes are
+    (x, y, w, h) in the upright photo's pixels. Each box is labelled with ``person_name`` (red)
+    or "unknown" (grey) and its probability; a photo with no face says so in its title. The PNG's
+    long side is at most ``max_side`` pixels (and small photos are drawn at least 480 px, so the
+    labels fit). Returns the PNG's path, or None (with a warning) when the photo cannot be read.
     """
     path = Path(path)
     try:

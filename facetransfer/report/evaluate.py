@@ -149,6 +149,7 @@ def attribute_report(
     y_prob,
     names,
     majority=None,
+    *,
     thresholds=None,
 ) -> pd.DataFrame:
     """One row per attribute, indexed by its name, with the numbers to judge it by.

@@ -76,6 +76,7 @@ def gradcam(
     images,
     output: int | str | None = None,
     layer_name: str | None = None,
+    *,
     names=None,
     batch_size: int = 16,
 ) -> np.ndarray:

@@ -219,6 +219,7 @@ def roc(
     tpr,
     auc: float,
     operating_point: tuple[float, float] | None = None,
+    *,
     title: str | None = None,
 ) -> Figure:
     """The ROC curve with the chance diagonal, and the chosen threshold's (FPR, TPR) marked."""
@@ -272,6 +273,7 @@ def image_grid(
     titles: Sequence[str],
     colors: Sequence[str] | None = None,
     ncols: int = 6,
+    *,
     title: str | None = None,
 ) -> Figure:
     """Images in a grid, each with its title (in ``colors``, e.g. green right / red wrong).
@@ -365,6 +367,7 @@ def saliency_grid(
     heatmaps: Mapping[str, np.ndarray],
     titles: Sequence[str] | None = None,
     row_images: Mapping[str, np.ndarray] | None = None,
+    *,
     alpha: float = 0.6,
     title: str | None = None,
 ) -> Figure:

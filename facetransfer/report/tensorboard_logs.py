@@ -216,6 +216,7 @@ def log_results(
     metrics: Mapping[str, float],
     model=None,
     images=None,
+    *,
     labels=None,
     step: int = 0,
     names: Sequence[str] | None = None,
@@ -230,7 +231,14 @@ def log_results(
     write_final_metrics(run_dir, {f"{prefix}{k}": v for k, v in metrics.items()}, step)
     if model is not None and images is not None and labels is not None:
         write_sample_predictions(
-            run_dir, model, images, labels, step, names=names, threshold=threshold, person=person
+            run_dir,
+            model,
+            images,
+            labels,
+            step=step,
+            names=names,
+            threshold=threshold,
+            person=person,
         )
 
 
@@ -312,6 +320,7 @@ def write_sample_predictions(
     model,
     images,
     labels,
+    *,
     step: int,
     names: Sequence[str] | None = None,
     threshold: float = 0.5,

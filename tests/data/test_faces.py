@@ -1,4 +1,4 @@
-"""Tests for facetransfer.data.faces: geometry on synthetic points, detection on real CelebA faces."""
+"""Tests for data.faces: geometry on synthetic points, detection on real CelebA faces."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests for facetransfer.modeling.export: each export gives the Keras person model's scores on the same
+"""Tests for modeling.export: each export gives the Keras person model's scores on the same
 aligned faces (drawn ones, at the model's input size)."""
 
 from __future__ import annotations

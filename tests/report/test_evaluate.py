@@ -1,4 +1,4 @@
-"""Tests for facetransfer.report.evaluate: metrics checked against brute force and hand-made examples."""
+"""Tests for report.evaluate: metrics checked against brute force and hand-made examples."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests for facetransfer.report.gradcam on tiny models whose right answer is known by construction."""
+"""Tests for report.gradcam on tiny models whose right answer is known by construction."""
 
 from __future__ import annotations
 

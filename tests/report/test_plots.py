@@ -1,4 +1,4 @@
-"""Tests for facetransfer.report.plots: each figure has the expected parts and saves a non-empty PNG."""
+"""Tests for report.plots: each figure has the expected parts and saves a non-empty PNG."""
 
 from __future__ import annotations
 

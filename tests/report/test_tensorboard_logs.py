@@ -1,5 +1,6 @@
-"""Tests for facetransfer.report.tensorboard_logs: what lands in a run folder is what TensorBoard's HParams
-dashboard and Images tab read (checked through TensorBoard's own event reader)."""
+"""Tests for facetransfer.report.tensorboard_logs: what lands in a run folder is what
+TensorBoard's HParams dashboard and Images tab read (checked through TensorBoard's own event
+reader)."""
 
 from __future__ import annotations
 

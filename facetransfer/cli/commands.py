@@ -1,0 +1,225 @@
+"""What each `facetransfer` command does, calling the same functions as the notebooks.
+
+The package's stages are imported inside each command, on purpose: TensorFlow takes seconds to
+import, and `--help` or a mistyped flag should answer at once (ruff's PLC0415 is off here).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+from facetransfer.config import ARCHITECTURES, Paths
+from facetransfer.progress import keras_verbose
+
+log = logging.getLogger("facetransfer")
+
+
+def _paths(args) -> Paths:
+    return Paths(
+        data=getattr(args, "data_dir", None),
+        models=getattr(args, "models_dir", None),
+        logs=getattr(args, "logs_dir", None),
+    )
+
+
+def _load_celeba(args, paths: Paths):
+    from facetransfer.data.celeba import load_celeba
+    from facetransfer.demo.sources import resolve_celeba
+
+    source = resolve_celeba(args.celeba_dir, paths, args.synthetic_size, args.seed)
+    print(f"data: {source}", file=sys.stderr)
+    return source, load_celeba(source.root, limit=args.limit, seed=args.seed)
+
+
+def cmd_prepare(args) -> int:
+    from facetransfer.modeling.attributes import load_attribute_data
+    from facetransfer.report.evaluate import majority_accuracy
+
+    paths = _paths(args)
+    _, celeba = _load_celeba(args, paths)
+    print(celeba.describe())
+    arch = ARCHITECTURES[args.arch]
+    size, crop = args.image_size or arch.image_size, args.crop or arch.crop
+    data = load_attribute_data(celeba, size, paths.cache, crop=crop)
+    majority = data.majority
+    for split, labels in data.labels.items():
+        acc = majority_accuracy(labels, majority).mean() if len(labels) else float("nan")
+        print(f"{split}: {len(labels)} images; majority-class baseline mean accuracy {acc:.4f}")
+    if data.skipped:
+        print(f"skipped {len(data.skipped)} unreadable images")
+    return 0
+
+
+def cmd_train_attributes(args) -> int:
+    from facetransfer.modeling import distribute
+
+    # First: MultiWorkerMirroredStrategy must exist before any other TensorFlow op runs.
+    if args.logical_cpus > 1:
+        distribute.use_logical_cpus(args.logical_cpus)
+    strategy = distribute.make_strategy(args.strategy)
+    cluster = distribute.cluster_of(strategy)
+
+    from facetransfer.modeling.attributes import (
+        checkpoint_name,
+        evaluate_attribute_model,
+        load_attribute_data,
+        train_attribute_model,
+    )
+    from facetransfer.modeling.checkpoints import load_model_file
+    from facetransfer.modeling.fit import run_dir
+
+    paths = _paths(args)
+    arch = ARCHITECTURES[args.arch]
+    size, crop = args.image_size or arch.image_size, args.crop or arch.crop
+    _, celeba = _load_celeba(args, paths)
+    data = load_attribute_data(
+        celeba, size, paths.cache, crop=crop, shard=cluster.shard, progress=cluster.is_chief
+    )
+    print(
+        f"images: {data.counts()} at {size}px, crop {crop}; {type(strategy).__name__} with "
+        f"{strategy.num_replicas_in_sync} replica(s), worker {cluster.index + 1} of "
+        f"{cluster.num_workers}",
+        file=sys.stderr,
+    )
+    config_name = args.config if args.arch == "seed" else None
+    logs = run_dir(paths.logs, "train-attributes", checkpoint_name(args.arch, config_name))
+    _, result = train_attribute_model(
+        data,
+        arch=args.arch,
+        config=config_name,
+        models_dir=paths.models,
+        logs_dir=logs,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        learning_rate=args.learning_rate,
+        identity_weight=args.identity_weight,
+        precision=args.precision,
+        strategy=strategy,
+        seed=args.seed,
+        resume=not args.no_resume,
+        verbose=keras_verbose(args.verbose),
+    )
+    if not cluster.is_chief:
+        return 0
+    best = load_model_file(result.checkpoint)
+    epochs_run = len(result.history.get("loss", []))
+    evaluation = evaluate_attribute_model(best, data, "test", run_dir=logs, step=epochs_run)
+    summary = {
+        "checkpoint": str(result.checkpoint),
+        "logs": str(logs),
+        "seconds": round(result.seconds, 1),
+        **evaluation.summary,
+    }
+    print(json.dumps(summary))
+    return 0
+
+
+def cmd_transfer(args) -> int:
+    from facetransfer.data.celeba import load_celeba
+    from facetransfer.data.fotos import describe_split, split_fotos
+    from facetransfer.data.intake import align_photos
+    from facetransfer.demo.sources import resolve_celeba, resolve_fotos
+    from facetransfer.modeling.checkpoints import load_model_file
+    from facetransfer.modeling.fit import run_dir
+    from facetransfer.modeling.transfer import transfer
+
+    paths = _paths(args)
+    load_model_file(args.base, expect="attributes")  # fail early on a wrong file
+    fotos = resolve_fotos(args.fotos, args.person, paths, args.seed)
+    print(f"photos: {fotos}", file=sys.stderr)
+    celeba = None
+    if args.celeba_dir or paths.celeba.exists() or fotos.kind == "synthetic":
+        source = resolve_celeba(args.celeba_dir, paths, args.synthetic_size, args.seed)
+        celeba = load_celeba(source.root, seed=args.seed)
+    out = Path(args.out or paths.models / f"{args.person}.h5")
+    frame = split_fotos(
+        fotos.root,
+        args.person,
+        celeba,
+        args.negatives,
+        seed=args.seed,
+        manifest=out.with_suffix(".split.csv"),
+    )
+    align = (fotos.kind != "synthetic") if args.align == "auto" else args.align == "yes"
+    if align:
+        frame = align_photos(frame, paths.data / "aligned" / args.person)
+    print(describe_split(frame, args.person).to_string(), file=sys.stderr)
+    result, _, _ = transfer(
+        args.base,
+        frame,
+        out=out,
+        logs_dir=run_dir(paths.logs, "transfer", args.person),
+        cache_dir=paths.cache,
+        person=args.person,
+        head=args.head,
+        epochs=args.epochs,
+        optimizer=args.optimizer,
+        learning_rate=args.learning_rate,
+        batch_size=args.batch_size,
+        target_false_accept=args.target_false_accept,
+        unfreeze_top=args.unfreeze_top,
+        align=align,
+        seed=args.seed,
+        verbose=keras_verbose(args.verbose),
+    )
+    report = {k: v for k, v in result.report.items() if k != "confusion_matrix"}
+    print(json.dumps({"model": str(out.with_suffix(".h5")), **report}, default=float))
+    return 0
+
+
+def cmd_predict(args) -> int:
+    from facetransfer.data.images import list_images
+    from facetransfer.modeling.predict import PredictionCounts, load_person_model, predict_photo
+    from facetransfer.report.annotate import annotate_photo
+
+    person = load_person_model(args.model)
+    photos: list[Path] = []
+    for item in args.photos:
+        item = Path(item)
+        photos += list_images(item) if item.is_dir() else [item]
+    counts = PredictionCounts(person.person)
+    for path in photos:
+        result = predict_photo(person, path)
+        said = counts.add(result)
+        if "error" in result:
+            log.warning("skipped %s", result["error"])
+        if args.json:
+            print(json.dumps(result))
+        else:
+            p = result["probability"]
+            shown = said if p is None else f"{p:.3f}"
+            print(f"{path}\t{shown}\t{said}")
+        if args.out_dir:
+            annotate_photo(path, result, person.person, Path(args.out_dir))
+    print(counts, file=sys.stderr)
+    return 0
+
+
+def cmd_export(args) -> int:
+    import numpy as np
+
+    from facetransfer.data.cache import load_square
+    from facetransfer.data.images import list_images
+    from facetransfer.modeling.export import export_person_model
+    from facetransfer.modeling.predict import load_person_model
+
+    person = load_person_model(args.model)
+    faces = None
+    if args.check_faces:  # aligned face crops, e.g. data/aligned/<person>/<person>
+        paths = list_images(args.check_faces)[:64]
+        faces = np.stack([load_square(p, person.size, person.crop) for p in paths])
+    result = export_person_model(args.model, faces, tflite=not args.no_tflite, out_dir=args.out_dir)
+    print(
+        json.dumps(
+            {
+                "keras": str(result.keras_path),
+                "savedmodel": str(result.savedmodel_dir),
+                "tflite": str(result.tflite_path),
+                "max_abs_diff": result.max_abs_diff,
+            }
+        )
+    )
+    return 0
