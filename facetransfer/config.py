@@ -127,9 +127,9 @@ SYNTHETIC_SIZES = {"tiny": (24, 10), "default": (60, 20)}
 # what the network can learn. "ci" is the smallest run that still executes every cell.
 RUN_SIZES = {
     "demo": {
-        "01_celeba_preprocessing": {"limit": 600},
-        "02_attribute_cnn": {"limit": 600, "epochs": 2, "improved_epochs": 4},
-        "03_transfer_learning": {"seed_epochs": 60, "improved_epochs": 30},
+        "01_celeba_preprocessing": {"limit": 480},
+        "02_attribute_cnn": {"limit": 480, "epochs": 2, "improved_epochs": 4},
+        "03_transfer_learning": {"seed_epochs": 40, "improved_epochs": 20},
         "04_predict": {},
     },
     "ci": {

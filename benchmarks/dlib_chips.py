@@ -1,0 +1,160 @@
+"""Where dlib's face chips put a face, measured: the template our intake aligns to for the dlib
+base, and how close our chips' descriptors come to dlib's own pipeline on the same photos.
+
+For every wild photo of the CelebA sample (../shared/data/celeba-wild), dlib itself (the
+`dlib-bin` wheel, a development requirement) finds the face (HOG detector), its five landmarks
+(the 5-point predictor of `face_recognition_models`) and cuts the 150x150 chip with padding 0.25
+(`get_face_chip`, as dlib's face-recognition example does). MTCNN, our detector, then runs on
+each chip: the median of its five landmarks over all chips is the template (`--stage template`).
+
+`--stage compare` aligns the same photos through our own intake (MTCNN on the photo, then the
+template) and reports the distance between our chip's descriptor (the Keras model) and dlib's own
+(dlib's detector, chip and network): mean, percentiles, and the share under dlib's 0.6.
+
+    .venv/bin/python benchmarks/dlib_chips.py --stage template   # prints DLIB_CHIP_LANDMARKS
+    .venv/bin/python benchmarks/dlib_chips.py --stage compare
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "benchmarks" / "work"
+SHARED_DATA = Path(os.environ.get("FACETRANSFER_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+
+def models_dir() -> Path:
+    spec = importlib.util.find_spec("face_recognition_models")
+    return Path(next(iter(spec.submodule_search_locations))) / "models"
+
+
+def dlib_pipeline():
+    import dlib
+
+    detector = dlib.get_frontal_face_detector()
+    predictor = dlib.shape_predictor(str(models_dir() / "shape_predictor_5_face_landmarks.dat"))
+    net = dlib.face_recognition_model_v1(
+        str(models_dir() / "dlib_face_recognition_resnet_model_v1.dat")
+    )
+    return dlib, detector, predictor, net
+
+
+def dlib_chip(image: np.ndarray, dlib, detector, predictor):
+    """dlib's own 150x150 chip of the largest face, or None."""
+    found = detector(image, 1)
+    if not found:
+        return None
+    box = max(found, key=lambda r: r.width() * r.height())
+    shape = predictor(image, box)
+    return np.asarray(dlib.get_face_chip(image, shape, size=150, padding=0.25))
+
+
+def wild_photos(limit: int | None) -> list[Path]:
+    photos = sorted((SHARED_DATA / "celeba-wild" / "img_celeba").glob("*.jpg"))
+    return photos[:limit] if limit else photos
+
+
+def machine() -> dict:
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if "model name" in line),
+        platform.processor(),
+    )
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version()}
+
+
+def stage_template(args) -> dict:
+    from facetransfer.data.faces import detect_faces
+    from facetransfer.data.images import read_rgb
+
+    dlib, detector, predictor, _ = dlib_pipeline()
+    points, no_dlib, no_mtcnn = [], 0, 0
+    for path in wild_photos(args.limit):
+        chip = dlib_chip(read_rgb(path), dlib, detector, predictor)
+        if chip is None:
+            no_dlib += 1
+            continue
+        faces = detect_faces(chip)
+        if not faces:
+            no_mtcnn += 1
+            continue
+        points.append(faces[0].landmarks)
+    points = np.array(points)
+    template = np.median(points, axis=0)
+    spread = np.median(np.abs(points - template), axis=0)
+    result = {
+        "chips": len(points),
+        "no_face_for_dlib": no_dlib,
+        "no_face_for_mtcnn_in_chip": no_mtcnn,
+        "template": np.round(template, 2).tolist(),
+        "median_abs_deviation": np.round(spread, 2).tolist(),
+        "machine": machine(),
+    }
+    return result
+
+
+def stage_compare(args) -> dict:
+    import keras
+
+    from facetransfer.data.align import align_face
+    from facetransfer.data.faces import detect_faces
+    from facetransfer.data.images import read_rgb
+    from facetransfer.modeling.dlib_resnet import build_dlib_resnet
+
+    dlib, detector, predictor, net = dlib_pipeline()
+    ours = build_dlib_resnet()
+    distances, same_chip, skipped = [], [], 0
+    for path in wild_photos(args.limit):
+        image = read_rgb(path)
+        theirs = dlib_chip(image, dlib, detector, predictor)
+        faces = detect_faces(image)
+        if theirs is None or not faces:
+            skipped += 1
+            continue
+        mine = align_face(image, faces[0].landmarks, geometry="dlib_chip")
+        reference = np.asarray(net.compute_face_descriptor(theirs))
+        ours_on_mine, ours_on_theirs = keras.ops.convert_to_numpy(
+            ours(np.stack([mine, theirs]).astype("float32"), training=False)
+        )
+        distances.append(float(np.linalg.norm(ours_on_mine - reference)))
+        same_chip.append(float(np.abs(ours_on_theirs - reference).max()))
+    d = np.array(distances)
+    return {
+        "photos": len(d),
+        "skipped_no_face": skipped,
+        "our_chip_vs_dlib_pipeline": {
+            "mean": round(float(d.mean()), 4),
+            "median": round(float(np.median(d)), 4),
+            "p90": round(float(np.percentile(d, 90)), 4),
+            "share_under_0.6": round(float((d < 0.6).mean()), 4),
+        },
+        "keras_vs_dlib_on_dlib_chip_max_abs": float(np.max(same_chip)),
+        "machine": machine(),
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--stage", choices=("template", "compare"), required=True)
+    parser.add_argument("--limit", type=int, default=None, help="at most this many photos")
+    args = parser.parse_args(argv)
+    if not (SHARED_DATA / "celeba-wild").exists():
+        print(f"no CelebA sample at {SHARED_DATA}", file=sys.stderr)
+        return 2
+    result = (stage_template if args.stage == "template" else stage_compare)(args)
+    WORK.mkdir(parents=True, exist_ok=True)
+    (WORK / f"dlib_chips_{args.stage}.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
