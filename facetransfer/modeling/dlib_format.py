@@ -14,8 +14,8 @@ loss.h and cuda/tensor.h):
   sub-network, so the file starts with one small integer per wrapper; the input layer follows,
   then every layer's own fields, innermost first, each after its version string (`con_4`,
   `affine_`, `relu_`, `max_pool_2`, `avg_pool_2`, `add_prev_`, `fc_2`, ...) and followed by the
-  wrapper's state (three bools and three tensors: gradients and cached outputs, empty here);
-  the loss layer's fields close the file.
+  wrapper's state (three bools and three tensors: gradients and cached outputs, empty here).
+  The loss layer is the exception: its fields come first, before its network.
 
 `read_network` returns the layers in the order data flows through them; tags and skips, which
 write no fields of their own, are not in the file and come from the architecture instead.
@@ -203,6 +203,16 @@ def read_network(path) -> DlibNetwork:
     path = Path(path)
     data = path.read_bytes()
     r = _Reader(data, path)
+    try:
+        if r.integer() != 1:  # the loss wrapper's version; its fields come before its network
+            raise r.fail("not a dlib network")
+        loss = r.string()
+    except DlibFormatError as error:
+        raise DlibFormatError(f"{path}: not a dlib network file ({error})") from None
+    if loss not in LOSS_KINDS:
+        raise DlibFormatError(f"{path}: not a dlib metric-learning network (loss {loss!r})")
+    if loss == "loss_metric_2":
+        r.double(), r.double()  # margin and distance threshold, used only in training
     wrappers = 0
     while True:  # one small version number per wrapper, until the input layer's name
         start = r.pos
@@ -211,20 +221,13 @@ def read_network(path) -> DlibNetwork:
             r.pos = start
             break
         wrappers += 1
-        if wrappers > 10_000:
-            raise r.fail("no input layer found")
     if wrappers == 0 or r.string() != INPUT_KIND:
         raise DlibFormatError(f"{path}: not a dlib network with an RGB image input")
     means = (r.double(), r.double(), r.double())
     size = (r.integer(), r.integer())
     layers = []
-    innermost = True
-    while True:
+    while r.pos < len(data):
         kind = r.string()
-        if kind in LOSS_KINDS:
-            if kind == "loss_metric_2":
-                r.double(), r.double()
-            break
         if kind not in LAYER_READERS:
             raise r.fail(f"unknown layer {kind!r}")
         layers.append(DlibLayer(kind, LAYER_READERS[kind](r, kind)))
@@ -232,9 +235,6 @@ def read_network(path) -> DlibNetwork:
             r.boolean()
         for _ in range(3):  # gradients and cached output: empty in a saved model
             r.tensor()
-        if innermost:  # the layer that wraps the input also keeps its sample expansion factor
+        if len(layers) == 1:  # the layer that wraps the input also keeps its sample expansion
             r.integer()
-            innermost = False
-    if r.pos != len(data):
-        raise r.fail("bytes left after the loss layer")
-    return DlibNetwork(means, size, layers, kind)
+    return DlibNetwork(means, size, layers, loss)
