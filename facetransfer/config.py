@@ -115,6 +115,7 @@ HEADS = {
 UNFREEZE_TOP_LEARNING_RATE = 1e-4  # the embedding head with the base's last block learning too
 TARGET_FALSE_ACCEPT = 0.01  # strangers accepted at the saved threshold
 NEGATIVES = 200  # CelebA faces drawn as negatives when a photo folder has no others/
+STRANGERS = 1000  # CelebA faces of other people a threshold is chosen on (1%: ten may pass)
 MIN_FACE_CONFIDENCE = 0.9  # MTCNN's score for a detection to count as a face
 
 # The drawn default data: identities x images each.

@@ -162,7 +162,12 @@ def _transfer_parser(sub) -> None:
     _add_common(p)
     _add_celeba(p)
     _add_outputs(p)
-    p.add_argument("--base", type=Path, required=True, help="attribute model (.h5 or .keras)")
+    p.add_argument(
+        "--base",
+        required=True,
+        help="dlib (dlib's face ResNet, from the face_recognition_models package), or a base "
+        "trained here (.h5 or .keras: models/improved.h5, models/seed_model2.h5)",
+    )
     p.add_argument("--fotos", type=Path, default=None, help="photos folder (default: fotos/)")
     p.add_argument("--person", default="paco")
     p.add_argument("--out", type=Path, default=None, help="default: models/<person>.h5")
@@ -196,6 +201,13 @@ def _transfer_parser(sub) -> None:
         help="CelebA images drawn as negatives when there is no others/ folder",
     )
     p.add_argument("--target-false-accept", type=float, default=config.TARGET_FALSE_ACCEPT)
+    p.add_argument(
+        "--strangers",
+        type=int,
+        default=config.STRANGERS,
+        help="CelebA faces of other people the threshold is chosen on (0: the validation "
+        "negatives instead)",
+    )
     p.add_argument(
         "--align",
         choices=("auto", "yes", "no"),

@@ -63,7 +63,6 @@ def cmd_train_attributes(args) -> int:
     cluster = distribute.cluster_of(strategy)
 
     from facetransfer.modeling.attributes import (
-        checkpoint_name,
         evaluate_attribute_model,
         load_attribute_data,
         train_attribute_model,
@@ -85,7 +84,8 @@ def cmd_train_attributes(args) -> int:
         file=sys.stderr,
     )
     config_name = args.config if args.arch == "seed" else None
-    logs = run_dir(paths.logs, "train-attributes", checkpoint_name(args.arch, config_name))
+    # run folders named as the notebook names them (model1..3, improved), side by side
+    logs = run_dir(paths.logs, "train-attributes", config_name or args.arch)
     _, result = train_attribute_model(
         data,
         arch=args.arch,
@@ -119,36 +119,45 @@ def cmd_train_attributes(args) -> int:
 
 def cmd_transfer(args) -> int:
     from facetransfer.data.celeba import load_celeba
-    from facetransfer.data.fotos import describe_split, split_fotos
-    from facetransfer.data.intake import align_photos
+    from facetransfer.data.fotos import describe_split
+    from facetransfer.data.intake import person_photos
     from facetransfer.demo.sources import resolve_celeba, resolve_fotos
+    from facetransfer.modeling.bases import geometry_of, resolve_base
     from facetransfer.modeling.checkpoints import load_model_file
     from facetransfer.modeling.fit import run_dir
     from facetransfer.modeling.transfer import transfer
 
     paths = _paths(args)
-    load_model_file(args.base, expect="attributes")  # fail early on a wrong file
+    base = resolve_base(args.base, paths.models)
+    load_model_file(base, expect="attributes")  # fail early on a wrong file
+    geometry = geometry_of(base)
     fotos = resolve_fotos(args.fotos, args.person, paths, args.seed)
-    print(f"photos: {fotos}", file=sys.stderr)
+    print(f"photos: {fotos}; base: {base} ({geometry} crops)", file=sys.stderr)
     celeba = None
     if args.celeba_dir or paths.celeba.exists() or fotos.kind == "synthetic":
         source = resolve_celeba(args.celeba_dir, paths, args.synthetic_size, args.seed)
         celeba = load_celeba(source.root, seed=args.seed)
     out = Path(args.out or paths.models / f"{args.person}.h5")
-    frame = split_fotos(
+    # Drawn photos are CelebA crops already: aligned again only for a base of another geometry.
+    drawn_as_is = fotos.kind == "synthetic" and geometry == "celeba"
+    align = (not drawn_as_is) if args.align == "auto" else args.align == "yes"
+    frame, strangers = person_photos(
         fotos.root,
         args.person,
         celeba,
-        args.negatives,
+        aligned_dir=paths.data / "aligned",
+        geometry=geometry,
+        align=align,
+        negatives=args.negatives,
+        strangers=args.strangers,
         seed=args.seed,
         manifest=out.with_suffix(".split.csv"),
     )
-    align = (fotos.kind != "synthetic") if args.align == "auto" else args.align == "yes"
-    if align:
-        frame = align_photos(frame, paths.data / "aligned" / args.person)
     print(describe_split(frame, args.person).to_string(), file=sys.stderr)
+    if strangers is not None:
+        print(f"threshold chosen on {len(strangers)} CelebA strangers", file=sys.stderr)
     result, _, _ = transfer(
-        args.base,
+        base,
         frame,
         out=out,
         logs_dir=run_dir(paths.logs, "transfer", args.person),
@@ -162,6 +171,7 @@ def cmd_transfer(args) -> int:
         target_false_accept=args.target_false_accept,
         unfreeze_top=args.unfreeze_top,
         align=align,
+        strangers=strangers,
         seed=args.seed,
         verbose=keras_verbose(args.verbose),
     )

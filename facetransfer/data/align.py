@@ -1,4 +1,5 @@
-"""Alignment: a photo warped so that its five landmarks fall where CelebA's do (a 178x218 crop),
+"""Alignment: a photo warped so that its five landmarks fall where a base's crop geometry puts them
+(data.geometry: CelebA's 178x218 crop, dlib's 150x150 chip),
 and folders of photos aligned once into a cache of crops with a manifest."""
 
 from __future__ import annotations
@@ -12,8 +13,13 @@ import pandas as pd
 from PIL import Image
 from tqdm.auto import tqdm
 
-from facetransfer.config import CELEBA_CROP_SIZE
+from facetransfer.config import MIN_FACE_CONFIDENCE
 from facetransfer.data.faces import AlignResult, Face, detect_faces
+from facetransfer.data.geometry import (
+    Geometry,
+    resolve_geometry,
+    similarity_transform,
+)
 from facetransfer.data.images import (
     ImageReadError,
     SkipSummary,
@@ -25,70 +31,29 @@ from facetransfer.data.images import (
 
 log = logging.getLogger(__name__)
 
-# Five landmarks (x, y) in CelebA's 178x218 aligned crop, pixel centres at integer coordinates:
-# left eye, right eye, nose, mouth left, mouth right ("left" = smaller x, as MTCNN names them).
-# Measured, not copied: the median of this module's detect_faces (MTCNN 1.0.0, float landmarks)
-# over the first 300 full-size (178x218) rows of kind aligned_full in
-# /work/shared/data/manifest.csv (celeba/img_align_celeba); 297 had a face at confidence >= 0.9.
-# Median absolute deviation per point, x/y: eyes 1.1/0.7, nose 4.2/2.8, mouth 2.1/1.1 px. The
-# usual guess (69,111),(108,111),(88,136),(71,152),(106,152) is within 0.7 px of it.
-CELEBA_LANDMARKS = np.array(
-    [
-        [69.4, 111.5],  # left eye
-        [107.7, 111.3],  # right eye
-        [88.3, 135.6],  # nose
-        [71.3, 152.2],  # mouth left
-        [105.4, 152.1],  # mouth right
-    ],
-    dtype=np.float64,
-)
-
-
-def similarity_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """The 2x3 matrix [sR | t] that best maps `src` points onto `dst` (least squares).
-
-    Umeyama's method (1991): rotation, uniform scale and translation, reflections excluded so a
-    face is never mirrored.
-    """
-    src = np.asarray(src, dtype=np.float64)
-    dst = np.asarray(dst, dtype=np.float64)
-    if src.shape != dst.shape or src.ndim != 2 or src.shape[1] != 2 or len(src) < 2:
-        raise ValueError(f"need two (N, 2) point arrays with N >= 2, got {src.shape}, {dst.shape}")
-    src_mean, dst_mean = src.mean(axis=0), dst.mean(axis=0)
-    src_centred, dst_centred = src - src_mean, dst - dst_mean
-    src_variance = (src_centred**2).sum() / len(src)
-    if src_variance < 1e-12:
-        raise ValueError("source points all coincide: no transform fits them")
-    covariance = dst_centred.T @ src_centred / len(src)
-    u, singular, vt = np.linalg.svd(covariance)
-    no_reflection = np.diag([1.0, np.sign(np.linalg.det(u) * np.linalg.det(vt)) or 1.0])
-    rotation = u @ no_reflection @ vt
-    scale = np.trace(np.diag(singular) @ no_reflection) / src_variance
-    translation = dst_mean - scale * rotation @ src_mean
-    return np.hstack([scale * rotation, translation[:, None]])
-
-
-def target_landmarks(size: tuple[int, int] = CELEBA_CROP_SIZE) -> np.ndarray:
-    """CELEBA_LANDMARKS for a crop of `size` = (width, height), scaled per axis."""
-    base_width, base_height = CELEBA_CROP_SIZE
-    factors = np.array([size[0] / base_width, size[1] / base_height])
-    return (CELEBA_LANDMARKS + 0.5) * factors - 0.5
-
 
 def align_face(
-    image: np.ndarray, landmarks: np.ndarray, size: tuple[int, int] = CELEBA_CROP_SIZE
+    image: np.ndarray,
+    landmarks: np.ndarray,
+    size: tuple[int, int] | None = None,
+    *,
+    geometry: str | Geometry = "celeba",
 ) -> np.ndarray:
-    """Warp `image` so its five `landmarks` land on CelebA's; an RGB uint8 (height, width, 3).
+    """Warp `image` so its five `landmarks` land where `geometry` puts them (CelebA's crop by
+    default); an RGB uint8 (height, width, 3), `size` = (width, height) or the geometry's own.
 
-    Beyond the photo's border the edge pixels are repeated (as CelebA's crops look), and a face
-    larger than the crop's is first shrunk with PIL's antialiasing resize so the bilinear warp
-    does not alias.
+    Beyond the photo's border the geometry's fill is used (edge pixels repeated for CelebA's
+    crops, black for dlib's chips), and a face larger than the crop's is first shrunk with PIL's
+    antialiasing resize so the bilinear warp does not alias.
     """
     check_rgb_image(image)
+    geometry = resolve_geometry(geometry)
+    size = tuple(size) if size is not None else geometry.size
     landmarks = np.asarray(landmarks, dtype=np.float64).reshape(5, 2)
     out_width, out_height = size
     # Work in continuous coordinates (pixel i spans [i, i+1)), PIL's convention for warps.
-    to_crop = _as_3x3(similarity_transform(landmarks + 0.5, target_landmarks(size) + 0.5))
+    target = geometry.landmarks_at(size)
+    to_crop = _as_3x3(similarity_transform(landmarks + 0.5, target + 0.5))
     scale = float(np.sqrt(abs(np.linalg.det(to_crop[:2, :2]))))
 
     source, to_source = image, np.eye(3)
@@ -99,7 +64,9 @@ def align_face(
         to_source = np.diag([small_size[0] / width, small_size[1] / height, 1.0])
     to_crop = to_crop @ np.linalg.inv(to_source)  # from the (possibly shrunk) source
 
-    patch, offset = _edge_padded_patch(source, np.linalg.inv(to_crop), out_width, out_height)
+    patch, offset = _padded_patch(
+        source, np.linalg.inv(to_crop), out_width, out_height, black=geometry.fill == "black"
+    )
     patch_to_crop = to_crop @ np.array([[1, 0, offset[0]], [0, 1, offset[1]], [0, 0, 1]])
     crop_to_patch = np.linalg.inv(patch_to_crop)
     warped = Image.fromarray(patch).transform(
@@ -115,10 +82,11 @@ def _as_3x3(matrix: np.ndarray) -> np.ndarray:
     return np.vstack([matrix, [0.0, 0.0, 1.0]])
 
 
-def _edge_padded_patch(
-    image: np.ndarray, crop_to_source: np.ndarray, out_width: int, out_height: int
+def _padded_patch(
+    image: np.ndarray, crop_to_source: np.ndarray, out_width: int, out_height: int, black: bool
 ) -> tuple[np.ndarray, tuple[int, int]]:
-    """The part of `image` the crop needs, with edge pixels repeated wherever it leaves the photo.
+    """The part of `image` the crop needs, with edge pixels repeated (or black, when `black`)
+    wherever it leaves the photo.
 
     Returns the patch and the (x, y) of its top-left corner in image coordinates.
     """
@@ -129,19 +97,24 @@ def _edge_padded_patch(
     x0, y0 = np.floor(mapped.min(axis=1)).astype(int) - 2
     x1, y1 = np.ceil(mapped.max(axis=1)).astype(int) + 2
     height, width = image.shape[:2]
-    rows = np.clip(np.arange(y0, y1), 0, height - 1)
-    cols = np.clip(np.arange(x0, x1), 0, width - 1)
-    return np.ascontiguousarray(image[rows][:, cols]), (int(x0), int(y0))
+    rows, cols = np.arange(y0, y1), np.arange(x0, x1)
+    patch = image[np.clip(rows, 0, height - 1)][:, np.clip(cols, 0, width - 1)]
+    if black:
+        outside = ((rows < 0) | (rows >= height))[:, None] | ((cols < 0) | (cols >= width))[None]
+        patch = np.where(outside[..., None], np.uint8(0), patch)
+    return np.ascontiguousarray(patch), (int(x0), int(y0))
 
 
 def align_image(
-    image: np.ndarray, size: tuple[int, int] = CELEBA_CROP_SIZE, min_confidence: float = 0.9
+    image: np.ndarray,
+    geometry: str | Geometry = "celeba",
+    min_confidence: float = MIN_FACE_CONFIDENCE,
 ) -> tuple[np.ndarray | None, list[Face]]:
     """Detect faces and align the largest: (crop or None, all faces found, largest first)."""
     faces = detect_faces(image, min_confidence=min_confidence)
     if not faces:
         return None, faces
-    return align_face(image, faces[0].landmarks, size), faces
+    return align_face(image, faces[0].landmarks, geometry=geometry), faces
 
 
 # --- whole folders, with a manifest that doubles as a cache ---------------------------------
@@ -165,15 +138,15 @@ SOURCE_NOTE = ".aligned-from"
 def align_file(
     source: str | os.PathLike,
     crop_path: str | os.PathLike,
-    size: tuple[int, int] = CELEBA_CROP_SIZE,
-    min_confidence: float = 0.9,
+    geometry: str | Geometry = "celeba",
+    min_confidence: float = MIN_FACE_CONFIDENCE,
 ) -> AlignResult:
     """Read one photo, align its largest face and write the crop as PNG; never raises for a bad
     photo (the result says what went wrong)."""
     source, crop_path = Path(source), Path(crop_path)
     try:
         image = read_rgb(source)
-        crop, faces = align_image(image, size, min_confidence)
+        crop, faces = align_image(image, geometry, min_confidence)
     except ImageReadError as error:
         return AlignResult(source, "error", 0, None, error.reason, error.kind)
     except Exception as error:  # one odd photo must not stop a folder of hundreds
@@ -200,13 +173,14 @@ def _write_png_atomically(image: np.ndarray, path: Path) -> None:
 def align_folder(
     src_dir: str | os.PathLike,
     out_dir: str | os.PathLike,
-    size: tuple[int, int] = CELEBA_CROP_SIZE,
+    geometry: str | Geometry = "celeba",
     progress: bool = True,
     *,
     recursive: bool = False,
-    min_confidence: float = 0.9,
+    min_confidence: float = MIN_FACE_CONFIDENCE,
 ) -> pd.DataFrame:
-    """Align every photo in `src_dir` into `out_dir`/<stem>.png and write `out_dir`/manifest.csv.
+    """Align every photo in `src_dir` into `out_dir`/<stem>.png (in `geometry`'s crop) and write
+    `out_dir`/manifest.csv.
 
     The manifest has one row per photo (see MANIFEST_COLUMNS); photos with no face or that cannot
     be read are listed with the reason and skipped, and one summary line (SkipSummary: how many
@@ -220,6 +194,7 @@ def align_folder(
     when there is none). The CSV keeps them relative, so the two folders can be moved together.
     """
     src_dir, out_dir = Path(src_dir), Path(out_dir)
+    size = resolve_geometry(geometry).size
     if src_dir.resolve() == out_dir.resolve():
         raise ValueError(f"{out_dir}: out_dir must differ from src_dir (crops would become inputs)")
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -257,7 +232,7 @@ def align_folder(
                 name = previous_name  # a changed photo keeps its crop's name
             else:
                 name = _unique_crop_name(path.stem, taken)
-            result = align_file(path, out_dir / name, size, min_confidence)
+            result = align_file(path, out_dir / name, geometry, min_confidence)
             if result.status == "ok":
                 taken.add(name)
             else:

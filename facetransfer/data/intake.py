@@ -11,8 +11,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from facetransfer.config import STRANGERS
 from facetransfer.data.align import align_file, align_folder
 from facetransfer.data.cache import build_cache
+from facetransfer.data.fotos import split_fotos
+from facetransfer.data.geometry import resolve_geometry
+from facetransfer.data.strangers import stranger_rows
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +27,9 @@ class PersonData:
 
     images: dict[str, np.ndarray]
     labels: dict[str, np.ndarray]
-    paths: dict[str, list[str]]
+    paths: dict[str, list[str]]  # the photos as the user gave them
     skipped: list[tuple[str, str]] = field(default_factory=list)
+    files: dict[str, list[str]] = field(default_factory=dict)  # the crops actually read
 
     def counts(self) -> pd.DataFrame:
         return pd.DataFrame(
@@ -35,9 +40,14 @@ class PersonData:
         ).T
 
 
-def align_photos(frame: pd.DataFrame, aligned_dir, progress: bool = True) -> pd.DataFrame:
-    """Replace each photo's path by its aligned face crop (CelebA geometry); photos with no face
-    are dropped and listed. CelebA negatives go through the same intake (align_celeba_rows)."""
+def align_photos(
+    frame: pd.DataFrame, aligned_dir, geometry: str = "celeba", progress: bool = True
+) -> pd.DataFrame:
+    """Replace each photo's path by its aligned face crop in `geometry` (the base's: CelebA's
+    178x218 crop, or dlib's 150x150 chip), cached under `aligned_dir/<geometry>/`; photos with no
+    face are dropped and listed. CelebA negatives go through the same intake (align_celeba_rows).
+    """
+    aligned_dir = Path(aligned_dir) / resolve_geometry(geometry).name
     frame = frame.copy()
     frame["aligned"] = frame["path"]
     user = frame["source"] == "fotos"
@@ -47,8 +57,8 @@ def align_photos(frame: pd.DataFrame, aligned_dir, progress: bool = True) -> pd.
     base = Path(os.path.commonpath([str(Path(f).parent) for f in folders])) if folders else None
     for folder in folders:
         key = Path(folder).relative_to(base).as_posix().replace("/", "__").replace(" ", "_")
-        out = Path(aligned_dir) / key
-        manifest = align_folder(folder, out, progress=progress)
+        out = aligned_dir / key
+        manifest = align_folder(folder, out, geometry, progress=progress)
         lookup = {str(Path(r.source)): r for r in manifest.itertuples()}
         for i in frame.index[user & (frame["path"].map(lambda p: str(Path(p).parent)) == folder)]:
             row = lookup.get(str(Path(frame.at[i, "path"])))
@@ -61,10 +71,10 @@ def align_photos(frame: pd.DataFrame, aligned_dir, progress: bool = True) -> pd.
     for path, reason in dropped:
         log.warning("skipped %s: %s", path, reason)
     frame = frame[frame["aligned"].notna()].reset_index(drop=True)
-    return align_celeba_rows(frame, Path(aligned_dir) / "_celeba")
+    return align_celeba_rows(frame, aligned_dir / "_celeba", geometry)
 
 
-def align_celeba_rows(frame: pd.DataFrame, aligned_dir) -> pd.DataFrame:
+def align_celeba_rows(frame: pd.DataFrame, aligned_dir, geometry: str = "celeba") -> pd.DataFrame:
     """Send CelebA negatives through the same detection and alignment as the user's photos.
 
     CelebA's crops were aligned by CelebA's own pipeline, a little differently from ours; were only
@@ -81,7 +91,7 @@ def align_celeba_rows(frame: pd.DataFrame, aligned_dir) -> pd.DataFrame:
         source = Path(frame.at[i, "path"])
         crop = out / f"{source.stem}.png"
         if not crop.exists():
-            result = align_file(source, crop)
+            result = align_file(source, crop, geometry)
             if result.status != "ok":
                 log.warning("skipped CelebA negative %s: %s", source, result.reason)
                 frame.at[i, "aligned"] = None
@@ -101,5 +111,42 @@ def load_person_data(
         data.images[split] = np.asarray(cache.images)
         data.labels[split] = rows["label"].to_numpy()[cache.ok].astype(np.float32)
         data.paths[split] = rows["path"].to_numpy()[cache.ok].tolist()
+        data.files[split] = rows[column].to_numpy()[cache.ok].tolist()
         data.skipped += cache.skipped
     return data
+
+
+def person_photos(
+    fotos_root,
+    person: str,
+    celeba,
+    *,
+    aligned_dir,
+    geometry: str = "celeba",
+    align: bool = True,
+    negatives: int = 200,
+    strangers: int = STRANGERS,
+    seed: int = 0,
+    manifest=None,
+):
+    """Everything a person model learns and is judged on, through one intake: the split of the
+    person's photos and their negatives (`data.fotos.split_fotos`), each aligned to the base's
+    `geometry` when `align`; and, when CelebA is there, `strangers` CelebA faces of other people
+    (none of them a training negative) to choose the threshold on. Returns (split, strangers or
+    None). `aligned_dir`: the root of the crop caches (data/aligned)."""
+    frame = split_fotos(fotos_root, person, celeba, negatives, seed=seed, manifest=manifest)
+    if align:
+        frame = align_photos(frame, Path(aligned_dir) / person, geometry)
+    if celeba is None or not strangers:
+        return frame, None
+    used = frame.loc[frame["source"] == "celeba", "path"]
+    exclude = ()
+    if celeba.identity is not None and len(used):
+        names = [Path(p).name for p in used]
+        exclude = set(celeba.identity.reindex(names).dropna().astype(int))
+    pool = stranger_rows(
+        celeba, strangers, seed=seed, exclude_identities=exclude, exclude_paths=used
+    )
+    if align:
+        pool = align_celeba_rows(pool, Path(aligned_dir) / "_strangers" / geometry, geometry)
+    return frame, pool

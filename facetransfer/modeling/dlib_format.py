@@ -124,7 +124,7 @@ def _con(r: _Reader, kind: str) -> dict:
     num_filters, nr, nc = r.integer(), r.integer(), r.integer()
     stride = (r.integer(), r.integer())
     padding = (r.integer(), r.integer())
-    filters, biases = r.alias(), r.alias()
+    filters, _ = r.alias(), r.alias()  # the filters and biases views of `params`
     for _ in range(4):  # learning-rate and weight-decay multipliers
         r.double()
     use_bias = r.boolean() if kind in ("con_5", "con_6") else True
@@ -158,7 +158,7 @@ def _pool(r: _Reader, kind: str) -> dict:
 def _fc(r: _Reader, kind: str) -> dict:
     num_outputs, num_inputs = r.integer(), r.integer()
     params = r.tensor().reshape(-1)
-    weights, biases = r.alias(), r.alias()
+    weights, _ = r.alias(), r.alias()
     bias_mode = r.integer()
     for _ in range(4):
         r.double()

@@ -26,6 +26,7 @@ class PersonModel:
     crop: str
     align: bool
     path: Path
+    geometry: str = "celeba"  # the crop its base was trained on (data.align.GEOMETRIES)
 
     @property
     def size(self) -> int:
@@ -47,6 +48,7 @@ def load_person_model(path) -> PersonModel:
         crop=meta.get("crop", "full"),
         align=bool(meta.get("align", True)),
         path=Path(path),
+        geometry=meta.get("geometry", "celeba"),
     )
 
 
@@ -78,7 +80,7 @@ def predict_photo(person: PersonModel, path) -> dict:
         return result
     if person.align:
         faces = detect_faces(image)
-        crops = [align_face(image, face.landmarks) for face in faces]
+        crops = [align_face(image, face.landmarks, geometry=person.geometry) for face in faces]
         boxes = [list(map(int, face.box)) for face in faces]
     else:  # the photo is already an aligned crop (the drawn default data)
         crops = [image]

@@ -1,5 +1,6 @@
-"""Transfer: a frozen attribute base plus a small head that answers "is this photo the person?",
-its decision threshold chosen on validation for a target false-accept rate and saved with it."""
+"""Transfer: a frozen base plus a small head (modeling.heads) that answers "is this photo the
+person?", its decision threshold chosen for a target false-accept rate on strangers (or the
+validation negatives) and saved with it."""
 
 from __future__ import annotations
 
@@ -7,61 +8,27 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-import keras
 import numpy as np
 import pandas as pd
-import tensorflow as tf
 
 from facetransfer.config import HEADS, TARGET_FALSE_ACCEPT, UNFREEZE_TOP_LEARNING_RATE
+from facetransfer.data.cache import build_cache
 from facetransfer.data.intake import PersonData, load_person_data
-from facetransfer.data.pipeline import augmentation, make_dataset
-from facetransfer.modeling import networks
 from facetransfer.modeling.checkpoints import load_model_file, model_metadata, save_with_sidecar
-from facetransfer.modeling.fit import fit
+from facetransfer.modeling.features import FeatureCache
+from facetransfer.modeling.heads import (
+    build_person_model,
+    feature_scores,
+    head_on_features,
+    resolve_head,
+    set_centroid_head,
+    train_head_on_features,
+    train_person,
+)
 from facetransfer.modeling.predict import scores
 from facetransfer.report import evaluate
 
 log = logging.getLogger(__name__)
-
-HEAD_NAMES = ("auto", *HEADS)
-
-
-def resolve_head(base, head: str = "auto") -> str:
-    """ "auto": the embedding head on a base with an embedding layer, the seed's head otherwise."""
-    if head not in HEAD_NAMES:
-        raise ValueError(f"unknown head {head!r}: expected one of {HEAD_NAMES}")
-    if head == "auto":
-        return "embedding" if "embedding" in {layer.name for layer in base.layers} else "seed"
-    return head
-
-
-def build_person_model(base, head: str = "auto", unfreeze_top: bool = False):
-    """The seed's head on a seed base, a logistic head on an improved base's embedding.
-
-    `unfreeze_top` lets the improved base's last conv block and embedding learn too (train it at
-    a low learning rate); its BatchNorm statistics stay frozen, as few photos cannot re-estimate
-    them.
-    """
-    head = resolve_head(base, head)
-    if head == "seed":
-        model = networks.seed_transfer_model(base)
-    else:
-        model = networks.embedding_transfer_model(base, dropout=0.0 if head == "centroid" else 0.2)
-    if unfreeze_top:
-        top = networks.top_block_layers(base)
-        if not top:
-            raise ValueError("unfreeze_top needs the improved base (it has no top block to tune)")
-        base.trainable = True
-        for layer in base.layers:
-            layer.trainable = layer.name in top and "_bn" not in layer.name
-    return model
-
-
-def class_weights(labels: np.ndarray) -> dict[int, float]:
-    """Few photos of the person against many of others: weigh both classes equally."""
-    n = len(labels)
-    positives = float(labels.sum())
-    return {0: n / (2 * max(n - positives, 1)), 1: n / (2 * max(positives, 1))}
 
 
 @dataclass
@@ -72,25 +39,6 @@ class PersonResult:
     history: dict
 
 
-def set_centroid_head(model, data: PersonData, scale: float = 20.0) -> None:
-    """No training: the head scores how much closer a face's normalised embedding is to the mean
-    of the person's training photos than to the mean of the others' (enrolment by mean, the
-    classic way face-verification embeddings are used). Its threshold is chosen like any head's."""
-    normalized = keras.Model(model.inputs[0], model.get_layer("head_normalize").output)
-    z = normalized.predict(data.images["train"], verbose=0)
-    y = data.labels["train"] > 0.5
-
-    def unit(v):
-        return v / (np.linalg.norm(v) + 1e-12)
-
-    direction = unit(z[y].mean(axis=0)) - unit(z[~y].mean(axis=0))
-    middle = 0.5 * (z[y] @ direction).mean() + 0.5 * (z[~y] @ direction).mean()
-    layer = model.get_layer("probability")
-    layer.set_weights(
-        [scale * direction[:, None].astype("float32"), np.array([-scale * middle], dtype="float32")]
-    )
-
-
 def finish_person(
     model,
     data: PersonData,
@@ -99,85 +47,39 @@ def finish_person(
     target_false_accept: float = TARGET_FALSE_ACCEPT,
     metadata: dict | None = None,
     history: dict | None = None,
+    score=None,
+    stranger_scores: np.ndarray | None = None,
 ) -> PersonResult:
-    """Choose the threshold on validation, report on test, save model + threshold + report."""
-    threshold = evaluate.threshold_for_false_accept(
-        data.labels["validation"], scores(model, data.images["validation"]), target_false_accept
-    )
-    test_scores = scores(model, data.images["test"])
+    """Choose the threshold, report on test, save model + threshold + report.
+
+    The threshold admits at most `target_false_accept` of the strangers when their scores are
+    given (`stranger_scores`: 1,000 CelebA faces through the same intake, see data.strangers),
+    else of the validation split's negatives. `score(split)` gives a split's scores (the model on
+    its images by default; a head on cached features when the base is frozen)."""
+    score = score or (lambda split: scores(model, data.images[split]))
+    val_labels, val_scores = data.labels["validation"], score("validation")
+    if stranger_scores is not None:
+        positives = val_scores[val_labels > 0.5]
+        val_labels = np.r_[np.ones(len(positives)), np.zeros(len(stranger_scores))]
+        val_scores = np.r_[positives, stranger_scores]
+    threshold = evaluate.threshold_for_false_accept(val_labels, val_scores, target_false_accept)
+    test_scores = score("test")
     report = evaluate.person_report(data.labels["test"], test_scores, threshold)
     meta = {
         **(metadata or {}),
         "threshold": float(threshold),
         "target_false_accept": target_false_accept,
+        "threshold_chosen_on": (
+            f"{len(stranger_scores)} strangers" if stranger_scores is not None else "validation"
+        ),
         "test": {k: v for k, v in report.items() if k != "confusion_matrix"},
         "counts": data.counts().to_dict(),
     }
+    if stranger_scores is not None:
+        meta["strangers"] = len(stranger_scores)
+        report["strangers_for_threshold"] = len(stranger_scores)
     save_with_sidecar(model, Path(checkpoint).with_suffix(".h5"), meta)
     return PersonResult(float(threshold), report, test_scores, history or {})
-
-
-def train_person(
-    model,
-    data: PersonData,
-    *,
-    epochs: int,
-    checkpoint,
-    logs_dir,
-    optimizer: str = "adam",
-    learning_rate: float = 1e-3,
-    loss: str = "binary_crossentropy",
-    batch_size: int = 16,
-    target_false_accept: float = TARGET_FALSE_ACCEPT,
-    augment: bool = True,
-    seed: int = 0,
-    metadata: dict | None = None,
-    verbose="auto",
-) -> PersonResult:
-    """Fit the head, keep its best epoch by validation AUC, choose the threshold on validation for
-    the target false-accept rate, report on test, and save model, threshold and report."""
-    keras.utils.set_random_seed(seed)
-    networks.compile_person(model, optimizer, learning_rate, loss)
-    train_ds = make_dataset(
-        data.images["train"],
-        data.labels["train"],
-        batch_size,
-        shuffle=True,
-        seed=seed,
-        augment=augmentation(seed) if augment else None,
-    )
-    val_ds = make_dataset(data.images["validation"], data.labels["validation"], batch_size)
-    weights = class_weights(data.labels["train"])
-    class_weighted = train_ds.map(lambda x, y: (x, y, _sample_weights(y, weights)))
-    checkpoint = Path(checkpoint).with_suffix(".h5")
-    # The person model's best epoch is chosen afresh each run (replace_worse): a new person or new
-    # photos make an old value meaningless. It is still written atomically.
-    result = fit(
-        model,
-        class_weighted,
-        val_ds,
-        epochs=epochs,
-        checkpoint=checkpoint,
-        logs_dir=logs_dir,
-        monitor="val_auc",
-        mode="max",
-        replace_worse=True,
-        verbose=verbose,
-    )
-    best = load_model_file(checkpoint, expect="person")
-    return finish_person(
-        best,
-        data,
-        checkpoint,
-        target_false_accept=target_false_accept,
-        metadata=metadata,
-        history=result.history,
-    )
-
-
-def _sample_weights(y, weights):
-    y = tf.reshape(y, [-1])
-    return tf.where(y > 0.5, weights[1], weights[0])
 
 
 def transfer(
@@ -198,6 +100,8 @@ def transfer(
     augment: bool = True,
     unfreeze_top: bool = False,
     align: bool = False,
+    strangers: pd.DataFrame | None = None,
+    precompute: bool | None = None,
     seed: int = 0,
     verbose=0,
     progress: bool = True,
@@ -205,9 +109,16 @@ def transfer(
     """The whole transfer from a split of photos: load the base, read the photos at its input
     size and crop, build and train the head, choose the threshold, save `out` (.h5, .keras,
     .json with the threshold). Returns (PersonResult, PersonData, model). The notebooks, the CLI
-    and the benchmark all call this. Unset training settings come from `config.HEADS`."""
+    and the benchmark all call this. Unset training settings come from `config.HEADS`.
+
+    `strangers`: aligned CelebA faces of other people (`data.strangers.stranger_faces`, in the
+    base's geometry) to choose the threshold on; None chooses it on the validation negatives.
+    `precompute`: train the head on the frozen base's cached features (each training photo and
+    its mirror image) instead of on augmented images; None does so for the dlib base, whose
+    forward pass costs tens of times the head's."""
     base = load_model_file(base_path, expect="attributes")
-    crop = model_metadata(base_path).get("crop", "full")
+    base_meta = model_metadata(base_path)
+    crop = base_meta.get("crop", "full")
     size = int(base.input_shape[1])
     data = load_person_data(frame, size, crop, cache_dir, progress=progress)
     head = resolve_head(base, head)
@@ -218,32 +129,120 @@ def transfer(
     metadata = {
         "person": person,
         "base": str(base_path),
+        "base_arch": base_meta.get("arch"),
         "crop": crop,
+        "geometry": base_meta.get("geometry", "celeba"),
         "align": align,
         "image_size": size,
         "head": head,
         "unfreeze_top": unfreeze_top,
+        "base_learned_from": base_meta.get("learned_from"),
     }
+    if precompute is None:
+        precompute = base_meta.get("arch") == "dlib"
+    if precompute and not unfreeze_top:
+        return _transfer_on_features(
+            model,
+            base,
+            base_path,
+            data,
+            out=out,
+            logs_dir=logs_dir,
+            cache_dir=cache_dir,
+            size=size,
+            crop=crop,
+            head=head,
+            epochs=epochs or defaults.epochs,
+            optimizer=optimizer or defaults.optimizer,
+            learning_rate=learning_rate,
+            loss=loss or defaults.loss,
+            batch_size=batch_size or defaults.batch_size,
+            target_false_accept=target_false_accept,
+            augment=augment,
+            strangers=strangers,
+            metadata=metadata,
+            seed=seed,
+            verbose=verbose,
+        )
+    stranger_images = None
+    if strangers is not None:
+        column = "aligned" if "aligned" in strangers.columns else "path"
+        built = build_cache(strangers[column].tolist(), size, cache_dir, crop, progress=progress)
+        stranger_images = np.asarray(built.images)
     if head == "centroid":
         set_centroid_head(model, data)
-        result = finish_person(
-            model, data, out, target_false_accept=target_false_accept, metadata=metadata
+        best, history = model, {}
+    else:
+        best, history = train_person(
+            model,
+            data,
+            epochs=epochs or defaults.epochs,
+            checkpoint=out,
+            logs_dir=logs_dir,
+            optimizer=optimizer or defaults.optimizer,
+            learning_rate=learning_rate,
+            loss=loss or defaults.loss,
+            batch_size=batch_size or defaults.batch_size,
+            augment=augment,
+            seed=seed,
+            verbose=verbose,
         )
-        return result, data, model
-    result = train_person(
-        model,
+    result = finish_person(
+        best,
         data,
-        epochs=epochs or defaults.epochs,
-        checkpoint=out,
-        logs_dir=logs_dir,
-        optimizer=optimizer or defaults.optimizer,
-        learning_rate=learning_rate,
-        loss=loss or defaults.loss,
-        batch_size=batch_size or defaults.batch_size,
+        out,
         target_false_accept=target_false_accept,
-        augment=augment,
-        seed=seed,
-        verbose=verbose,
         metadata=metadata,
+        history=history,
+        stranger_scores=None if stranger_images is None else scores(best, stranger_images),
     )
-    return result, data, model
+    return result, data, best
+
+
+def _transfer_on_features(
+    model, base, base_path, data: PersonData, *, cache_dir, size, crop, strangers, **settings
+):
+    """`transfer` with the head trained and scored on the frozen base's cached features."""
+    cache = FeatureCache(base, base_path, cache_dir, size=size, crop=crop)
+    features = {split: cache.features(files) for split, files in data.files.items()}
+    labels = dict(data.labels)
+    if settings["augment"]:  # the mirror image: the one view of a photo that costs nothing
+        features["train"] = np.r_[features["train"], cache.features(data.files["train"], True)]
+        labels["train"] = np.r_[labels["train"], labels["train"]]
+    stranger_features = None
+    if strangers is not None:
+        column = "aligned" if "aligned" in strangers.columns else "path"
+        stranger_features = cache.features(strangers[column].tolist())
+    cache.save()
+    if settings["head"] == "centroid":
+        set_centroid_head(model, data, features=features["train"][: len(data.labels["train"])])
+        best, history = model, {}
+        head = head_on_features(model, features["train"].shape[1])
+    else:
+        best, head, history = train_head_on_features(
+            model,
+            features,
+            labels,
+            epochs=settings["epochs"],
+            checkpoint=settings["out"],
+            logs_dir=settings["logs_dir"],
+            optimizer=settings["optimizer"],
+            learning_rate=settings["learning_rate"],
+            loss=settings["loss"],
+            batch_size=settings["batch_size"],
+            seed=settings["seed"],
+            verbose=settings["verbose"],
+        )
+    result = finish_person(
+        best,
+        data,
+        settings["out"],
+        target_false_accept=settings["target_false_accept"],
+        metadata={**settings["metadata"], "trained_on": "cached base features"},
+        history=history,
+        score=lambda split: feature_scores(head, features[split][: len(data.labels[split])]),
+        stranger_scores=(
+            None if stranger_features is None else feature_scores(head, stranger_features)
+        ),
+    )
+    return result, data, best

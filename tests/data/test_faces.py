@@ -13,14 +13,9 @@ from PIL import Image
 from shared_data import SHARED_DATA
 
 from facetransfer.data import align, faces
-from facetransfer.data.align import (
-    CELEBA_LANDMARKS,
-    align_face,
-    align_folder,
-    align_image,
-    similarity_transform,
-)
+from facetransfer.data.align import align_face, align_folder, align_image
 from facetransfer.data.faces import detect_faces
+from facetransfer.data.geometry import CELEBA_LANDMARKS, similarity_transform
 from facetransfer.data.images import ImageReadError, read_rgb
 
 CELEBA_ALIGNED = SHARED_DATA / "celeba" / "img_align_celeba"

@@ -10,8 +10,9 @@ from shared_data import SHARED_DATA
 
 from facetransfer.data.intake import PersonData, align_celeba_rows
 from facetransfer.modeling import networks
+from facetransfer.modeling.heads import build_person_model, set_centroid_head
 from facetransfer.modeling.predict import scores
-from facetransfer.modeling.transfer import build_person_model, finish_person, set_centroid_head
+from facetransfer.modeling.transfer import finish_person
 
 REAL_FACE = SHARED_DATA / "celeba" / "img_align_celeba" / "000002.jpg"
 

@@ -1,0 +1,62 @@
+"""The bases a person model can stand on, by name or by file.
+
+`--base dlib` (or `resolve_base("dlib")`) is dlib's face-recognition ResNet, built once from the
+weights the `face_recognition_models` package ships and written to `models/dlib.h5` (and .keras,
+and a JSON sidecar saying what it learned from and the crop it expects); a path is a base trained
+here (`models/improved.h5`, `models/seed_model2.h5`, ...). Every base's sidecar names its crop
+geometry (`data.align.GEOMETRIES`), so the photo intake gives it the crop it was trained on.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from facetransfer.modeling import dlib_resnet
+from facetransfer.modeling.checkpoints import model_metadata, save_with_sidecar
+
+log = logging.getLogger(__name__)
+
+NAMED_BASES = ("dlib",)
+
+DLIB_METADATA = {
+    "arch": "dlib",
+    "geometry": "dlib_chip",
+    "image_size": dlib_resnet.CHIP_SIZE,
+    "crop": "full",
+    "embedding_dim": dlib_resnet.EMBEDDING_DIM,
+    "same_person_distance": dlib_resnet.SAME_PERSON_DISTANCE,
+    "learned_from": {
+        "data": "real faces: about 3 million photos of 7,485 people (dlib's training set)",
+        "images": 3_000_000,
+        "people": 7485,
+        "drawn": False,
+        "weights": "dlib_face_recognition_resnet_model_v1.dat from the face_recognition_models "
+        "package (public domain / CC0 1.0)",
+    },
+}
+
+
+def geometry_of(base_path) -> str:
+    """The crop geometry a base file was trained on (CelebA's for every base before this)."""
+    return model_metadata(base_path).get("geometry", "celeba")
+
+
+def dlib_base(models_dir) -> Path:
+    """models/dlib.h5, written from the packaged weights the first time and reused after."""
+    path = Path(models_dir) / "dlib.h5"
+    if path.exists() and path.with_suffix(".json").exists():
+        return path
+    log.info("writing dlib's face ResNet to %s (once)", path)
+    model = dlib_resnet.build_dlib_resnet()
+    metadata = {**DLIB_METADATA, "source": str(dlib_resnet.weights_path())}
+    save_with_sidecar(model, path, metadata)
+    return path
+
+
+def resolve_base(base, models_dir) -> Path:
+    """A base's file: a named base ("dlib") is written into `models_dir` if needed; a path is
+    returned as it is (load_model_file checks it)."""
+    if str(base) in NAMED_BASES:
+        return dlib_base(models_dir)
+    return Path(base)

@@ -1,0 +1,201 @@
+"""Transfer heads on a frozen base: the seed's (Dense(128, sigmoid) + Dense(1)), a logistic unit on
+a normalised embedding, or the centroid of the person's photos; trained on augmented photos or on
+the base's cached features."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from facetransfer.config import HEADS
+from facetransfer.data.intake import PersonData
+from facetransfer.data.pipeline import augmentation, make_dataset
+from facetransfer.modeling import networks
+from facetransfer.modeling.checkpoints import load_model_file
+from facetransfer.modeling.fit import fit
+
+HEAD_NAMES = ("auto", *HEADS)
+
+
+def resolve_head(base, head: str = "auto") -> str:
+    """ "auto": the embedding head on a base with an embedding layer, the seed's head otherwise."""
+    if head not in HEAD_NAMES:
+        raise ValueError(f"unknown head {head!r}: expected one of {HEAD_NAMES}")
+    if head == "auto":
+        return "embedding" if "embedding" in {layer.name for layer in base.layers} else "seed"
+    return head
+
+
+def build_person_model(base, head: str = "auto", unfreeze_top: bool = False):
+    """The seed's head on a seed base, a logistic head on an improved base's embedding.
+
+    `unfreeze_top` lets the improved base's last conv block and embedding learn too (train it at
+    a low learning rate); its BatchNorm statistics stay frozen, as few photos cannot re-estimate
+    them.
+    """
+    head = resolve_head(base, head)
+    if head == "seed":
+        model = networks.seed_transfer_model(base)
+    else:
+        model = networks.embedding_transfer_model(base, dropout=0.0 if head == "centroid" else 0.2)
+    if unfreeze_top:
+        top = networks.top_block_layers(base)
+        if not top:
+            raise ValueError("unfreeze_top needs the improved base (it has no top block to tune)")
+        base.trainable = True
+        for layer in base.layers:
+            layer.trainable = layer.name in top and "_bn" not in layer.name
+    return model
+
+
+def class_weights(labels: np.ndarray) -> dict[int, float]:
+    """Few photos of the person against many of others: weigh both classes equally."""
+    n = len(labels)
+    positives = float(labels.sum())
+    return {0: n / (2 * max(n - positives, 1)), 1: n / (2 * max(positives, 1))}
+
+
+def set_centroid_head(
+    model, data: PersonData, scale: float = 20.0, features: np.ndarray | None = None
+) -> None:
+    """No training: the head scores how much closer a face's normalised embedding is to the mean
+    of the person's training photos than to the mean of the others' (enrolment by mean, the
+    classic way face-verification embeddings are used). Its threshold is chosen like any head's.
+    `features`: the base's features of the training photos, when already computed."""
+    if features is None:
+        normalized = keras.Model(model.inputs[0], model.get_layer("head_normalize").output)
+        z = normalized.predict(data.images["train"], verbose=0)
+    else:
+        z = features / (np.linalg.norm(features, axis=1, keepdims=True) + 1e-12)
+    y = data.labels["train"] > 0.5
+
+    def unit(v):
+        return v / (np.linalg.norm(v) + 1e-12)
+
+    direction = unit(z[y].mean(axis=0)) - unit(z[~y].mean(axis=0))
+    middle = 0.5 * (z[y] @ direction).mean() + 0.5 * (z[~y] @ direction).mean()
+    layer = model.get_layer("probability")
+    layer.set_weights(
+        [scale * direction[:, None].astype("float32"), np.array([-scale * middle], dtype="float32")]
+    )
+
+
+def head_on_features(model, dim: int) -> keras.Model:
+    """The head of a person model as a model of its own, on the base's features: the same layer
+    objects, so training it trains the person model."""
+    inputs = keras.Input((dim,), name="features")
+    x = inputs
+    for layer in model.layers:
+        if layer.name.startswith("head_") or layer.name == "probability":
+            x = layer(x)
+    return keras.Model(inputs, x, name="head")
+
+
+def feature_scores(head: keras.Model, features: np.ndarray) -> np.ndarray:
+    return keras.ops.convert_to_numpy(head(features, training=False)).reshape(-1)
+
+
+def train_head_on_features(
+    model,
+    features: dict[str, np.ndarray],
+    labels: dict[str, np.ndarray],
+    *,
+    epochs: int,
+    checkpoint,
+    logs_dir,
+    optimizer: str = "adam",
+    learning_rate: float = 1e-2,
+    loss: str = "binary_crossentropy",
+    batch_size: int = 16,
+    seed: int = 0,
+    verbose=0,
+):
+    """Fit the head of `model` on cached base features (train, validation), keeping the best
+    epoch of the whole person model by validation AUC in `checkpoint`. Returns (best person
+    model, its head on features, history)."""
+    keras.utils.set_random_seed(seed)
+    head = head_on_features(model, features["train"].shape[1])
+    networks.compile_person(head, optimizer, learning_rate, loss)
+    weights = class_weights(labels["train"])
+    w = np.where(labels["train"] > 0.5, weights[1], weights[0]).astype("float32")
+    train_ds = (
+        tf.data.Dataset.from_tensor_slices((features["train"], labels["train"], w))
+        .shuffle(len(w), seed=seed, reshuffle_each_iteration=True)
+        .batch(batch_size)
+    )
+    val_ds = tf.data.Dataset.from_tensor_slices(
+        (features["validation"], labels["validation"])
+    ).batch(256)
+    checkpoint = Path(checkpoint).with_suffix(".h5")
+    result = fit(
+        head,
+        train_ds,
+        val_ds,
+        epochs=epochs,
+        checkpoint=checkpoint,
+        logs_dir=logs_dir,
+        monitor="val_auc",
+        mode="max",
+        replace_worse=True,
+        verbose=verbose,
+        save_model=model,
+        hparams=False,
+    )
+    best = load_model_file(checkpoint, expect="person")
+    return best, head_on_features(best, features["train"].shape[1]), result.history
+
+
+def train_person(
+    model,
+    data: PersonData,
+    *,
+    epochs: int,
+    checkpoint,
+    logs_dir,
+    optimizer: str = "adam",
+    learning_rate: float = 1e-3,
+    loss: str = "binary_crossentropy",
+    batch_size: int = 16,
+    augment: bool = True,
+    seed: int = 0,
+    verbose="auto",
+):
+    """Fit the head on augmented photos and keep its best epoch by validation AUC in
+    `checkpoint`. Returns (the best person model, the history)."""
+    keras.utils.set_random_seed(seed)
+    networks.compile_person(model, optimizer, learning_rate, loss)
+    train_ds = make_dataset(
+        data.images["train"],
+        data.labels["train"],
+        batch_size,
+        shuffle=True,
+        seed=seed,
+        augment=augmentation(seed) if augment else None,
+    )
+    val_ds = make_dataset(data.images["validation"], data.labels["validation"], batch_size)
+    weights = class_weights(data.labels["train"])
+    class_weighted = train_ds.map(lambda x, y: (x, y, _sample_weights(y, weights)))
+    checkpoint = Path(checkpoint).with_suffix(".h5")
+    # The person model's best epoch is chosen afresh each run (replace_worse): a new person or new
+    # photos make an old value meaningless. It is still written atomically.
+    result = fit(
+        model,
+        class_weighted,
+        val_ds,
+        epochs=epochs,
+        checkpoint=checkpoint,
+        logs_dir=logs_dir,
+        monitor="val_auc",
+        mode="max",
+        replace_worse=True,
+        verbose=verbose,
+    )
+    return load_model_file(checkpoint, expect="person"), result.history
+
+
+def _sample_weights(y, weights):
+    y = tf.reshape(y, [-1])
+    return tf.where(y > 0.5, weights[1], weights[0])
