@@ -13,6 +13,12 @@ template) and reports the distance between our chip's descriptor (the Keras mode
 
     .venv/bin/python benchmarks/dlib_chips.py --stage template   # prints DLIB_CHIP_LANDMARKS
     .venv/bin/python benchmarks/dlib_chips.py --stage compare
+    .venv/bin/python benchmarks/dlib_chips.py --stage calibrate  # the shipped distance thresholds
+
+`--stage calibrate` finds the descriptor distance below which a given share of pairs of
+different people fall, on our own intake (MTCNN, the template, the Keras network): 10 aligned
+CelebA photos each of 60 people who are not evaluation people of benchmarks/recognition.py. Its
+numbers ship in facetransfer/config.py (DLIB_DISTANCE_THRESHOLDS) for users with no CelebA.
 """
 
 from __future__ import annotations
@@ -141,15 +147,66 @@ def stage_compare(args) -> dict:
     }
 
 
+def stage_calibrate(args) -> dict:
+    import keras
+    import pandas as pd
+    from recognition import evaluation_people
+
+    from facetransfer.data.intake import align_celeba_rows
+    from facetransfer.modeling.bases import dlib_base
+    from facetransfer.modeling.features import FeatureCache
+
+    full_people, wild_people = evaluation_people(SHARED_DATA, 30, 0)
+    manifest = pd.read_csv(SHARED_DATA / "manifest.csv")
+    full = manifest[(manifest["kind"] == "aligned_full") & ~manifest["identity"].isin(full_people)]
+    people = sorted(full["identity"].unique())[: args.people]
+    rows = full[full["identity"].isin(people)].groupby("identity").head(args.per_person)
+    folder = SHARED_DATA / "celeba" / "img_align_celeba"
+    frame = pd.DataFrame(
+        {"path": [str(folder / name) for name in rows["image"]], "source": "celeba", "label": 0}
+    )
+    frame["identity"] = rows["identity"].to_numpy()
+    frame = align_celeba_rows(frame, WORK / "aligned" / "calibrate-dlib_chip", "dlib_chip")
+    base_path = dlib_base(WORK / "models")
+    base = keras.models.load_model(base_path, compile=False)
+    cache = FeatureCache(base, base_path, WORK / "cache", size=150, crop="full")
+    vectors = cache.features(frame["aligned"].tolist())
+    cache.save()
+    who = frame["identity"].to_numpy()
+    d = np.linalg.norm(vectors[:, None] - vectors[None], axis=-1)
+    upper = np.triu_indices(len(who), 1)
+    same = who[upper[0]] == who[upper[1]]
+    dist = d[upper]
+    result = {"faces": len(who), "people": len(set(who)), "pairs_same": int(same.sum())}
+    result["pairs_different"] = int((~same).sum())
+    thresholds = {}
+    for rate in (0.01, 0.001):
+        t = float(np.quantile(dist[~same], rate))
+        thresholds[str(rate)] = {
+            "distance": round(t, 4),
+            "same_person_accepted": round(float((dist[same] < t).mean()), 4),
+        }
+    result["thresholds"] = thresholds
+    result["at_0.6"] = {
+        "different_accepted": round(float((dist[~same] < 0.6).mean()), 4),
+        "same_person_accepted": round(float((dist[same] < 0.6).mean()), 4),
+    }
+    result["machine"] = machine()
+    return result
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--stage", choices=("template", "compare"), required=True)
+    parser.add_argument("--stage", choices=("template", "compare", "calibrate"), required=True)
+    parser.add_argument("--people", type=int, default=60, help="calibrate: people")
+    parser.add_argument("--per-person", type=int, default=10, help="calibrate: photos each")
     parser.add_argument("--limit", type=int, default=None, help="at most this many photos")
     args = parser.parse_args(argv)
     if not (SHARED_DATA / "celeba-wild").exists():
         print(f"no CelebA sample at {SHARED_DATA}", file=sys.stderr)
         return 2
-    result = (stage_template if args.stage == "template" else stage_compare)(args)
+    stages = {"template": stage_template, "compare": stage_compare, "calibrate": stage_calibrate}
+    result = stages[args.stage](args)
     WORK.mkdir(parents=True, exist_ok=True)
     (WORK / f"dlib_chips_{args.stage}.json").write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))

@@ -188,8 +188,11 @@ def person_frame(
     return pd.concat([pd.DataFrame(rows), negatives], ignore_index=True)
 
 
-def aligned_lookup(photos: dict[int, list[Path]], kind: str) -> dict[str, str | None]:
-    """Every evaluation photo through the user intake once (cached): source path -> crop."""
+def aligned_lookup(
+    photos: dict[int, list[Path]], kind: str, geometry: str = "celeba"
+) -> dict[str, str | None]:
+    """Every evaluation photo through the user intake once (cached), in the base's crop
+    geometry: source path -> crop."""
     from facetransfer.data.align import align_folder
 
     lookup: dict[str, str | None] = {}
@@ -200,7 +203,8 @@ def aligned_lookup(photos: dict[int, list[Path]], kind: str) -> dict[str, str | 
             link = folder / path.name
             if not link.exists():
                 link.symlink_to(path)
-        manifest = align_folder(folder, WORK / "aligned" / kind / str(person), progress=False)
+        out = WORK / "aligned" / (kind if geometry == "celeba" else f"{kind}-{geometry}")
+        manifest = align_folder(folder, out / str(person), geometry, progress=False)
         for row in manifest.itertuples():
             source = str(Path(paths[0]).parent / Path(row.source).name)
             lookup[source] = str(row.crop) if row.status == "ok" else None
@@ -209,28 +213,48 @@ def aligned_lookup(photos: dict[int, list[Path]], kind: str) -> dict[str, str | 
     return lookup
 
 
+def strangers_pool(celeba, excluded: set[int], negatives: pd.DataFrame, n: int, geometry: str):
+    """n CelebA faces of non-evaluation people, none of them a training negative (image or
+    person), through the same intake: what each person's threshold is chosen on."""
+    from facetransfer.data.intake import align_celeba_rows
+    from facetransfer.data.strangers import stranger_rows
+
+    used = set(celeba.identity.loc[[Path(p).name for p in negatives["path"]]])
+    rows = stranger_rows(
+        celeba, n, seed=1, exclude_identities=excluded | used, exclude_paths=negatives["path"]
+    )
+    return align_celeba_rows(rows, WORK / "aligned" / f"strangers-{geometry}", geometry)
+
+
 def evaluate_set(kind: str, people: list[int], base_path: Path, celeba, excluded, args):
     from facetransfer.data.intake import align_celeba_rows
+    from facetransfer.modeling.bases import geometry_of
     from facetransfer.modeling.transfer import transfer
     from facetransfer.report import evaluate
 
+    geometry = geometry_of(base_path)
     photos = photos_of(args.shared, "wild" if kind == "wild" else "aligned_full", people)
-    lookup = aligned_lookup(photos, kind)
+    lookup = aligned_lookup(photos, kind, geometry)
     # One pool of 200 negatives for every person, aligned once through the intake.
     negatives = negatives_pool(celeba, excluded, 200, np.random.default_rng(args.seed))
+    celeba_crops = WORK / "aligned" / ("celeba" if geometry == "celeba" else f"celeba-{geometry}")
+    negatives = align_celeba_rows(negatives, celeba_crops, geometry)
+    negative_crops = dict(zip(negatives["path"], negatives["aligned"], strict=True))
+    strangers = None
+    if args.strangers:
+        strangers = strangers_pool(celeba, excluded, negatives, args.strangers, geometry)
+        print(f"thresholds chosen on {len(strangers)} CelebA strangers", flush=True)
     rows = []
     for k, person in enumerate(people):
         rng = np.random.default_rng(args.seed * 1000 + person)
         strangers = list(rng.choice([p for p in people if p != person], 10, replace=False))
         frame = person_frame(person, photos, strangers, negatives, rng)
         frame["aligned"] = [
-            lookup.get(p, p) if s == "fotos" else p
+            lookup.get(p, p) if s == "fotos" else negative_crops[p]
             for p, s in zip(frame["path"], frame["source"], strict=True)
         ]
         no_face = frame["aligned"].isna()
         frame = frame[~no_face].reset_index(drop=True)
-        # negatives through the same intake as the photos (see data.intake.align_celeba_rows)
-        frame = align_celeba_rows(frame, WORK / "aligned" / "celeba")
         result, data, _ = transfer(
             base_path,
             frame,
@@ -244,6 +268,7 @@ def evaluate_set(kind: str, people: list[int], base_path: Path, celeba, excluded
             learning_rate=args.head_lr,
             batch_size=32,
             augment=not args.no_augment,
+            strangers=strangers,
             seed=args.seed,
             progress=False,
         )
@@ -268,7 +293,13 @@ def stage_eval(args) -> None:
     full_people, wild_people = evaluation_people(args.shared, args.people, args.seed)
     celeba = load_celeba(args.shared / "celeba", seed=args.seed)
     excluded = set(full_people) | set(wild_people)
-    base_path = Path(args.base) if args.base else WORK / "models" / f"{args.base_name}.h5"
+    from facetransfer.modeling.bases import resolve_base
+
+    base_path = (
+        resolve_base(args.base, WORK / "models")
+        if args.base
+        else WORK / "models" / f"{args.base_name}.h5"
+    )
     results = {
         "base": str(base_path),
         "head": args.head,
@@ -296,6 +327,83 @@ def stage_eval(args) -> None:
     which = f"-{args.only}" if args.only else ""
     out = WORK / f"{args.base_name}-{args.head}{which}-recognition.json"
     out.write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2))
+
+
+def stage_dlib_reference(args) -> None:
+    """dlib's own pipeline on the same protocol, the reference row: dlib's HOG detector, its
+    5-point chips and its descriptor (dlib-bin), a person scored by closeness to the mean
+    descriptor of their 20 enrolment photos, the distance threshold chosen on the same 1,000
+    strangers for 1% false accepts."""
+    from dlib_chips import dlib_chip, dlib_pipeline
+
+    from facetransfer.data.celeba import load_celeba
+    from facetransfer.data.images import read_rgb
+    from facetransfer.report import evaluate
+
+    dlib, detector, predictor, net = dlib_pipeline()
+    cache_path = WORK / "dlib_descriptors.json"
+    cache = json.loads(cache_path.read_text()) if cache_path.exists() else {}
+
+    def describe(path) -> np.ndarray | None:
+        key = str(path)
+        if key not in cache:
+            chip = dlib_chip(read_rgb(path), dlib, detector, predictor)
+            cache[key] = None if chip is None else list(net.compute_face_descriptor(chip))
+        return None if cache[key] is None else np.asarray(cache[key])
+
+    full_people, wild_people = evaluation_people(args.shared, args.people, args.seed)
+    celeba = load_celeba(args.shared / "celeba", seed=args.seed)
+    excluded = set(full_people) | set(wild_people)
+    negatives = negatives_pool(celeba, excluded, 200, np.random.default_rng(args.seed))
+    from facetransfer.data.strangers import stranger_rows
+
+    used = set(celeba.identity.loc[[Path(p).name for p in negatives["path"]]])
+    pool = stranger_rows(
+        celeba,
+        args.strangers,
+        seed=1,
+        exclude_identities=excluded | used,
+        exclude_paths=negatives["path"],
+    )
+    strangers = [d for d in (describe(p) for p in pool["path"]) if d is not None]
+    results = {"base": "dlib's own pipeline", "strangers": len(strangers), "machine": machine()}
+    for kind, people in (("aligned", full_people), ("wild", wild_people)):
+        photos = photos_of(args.shared, "wild" if kind == "wild" else "aligned_full", people)
+        rows = []
+        for person in people:
+            rng = np.random.default_rng(args.seed * 1000 + person)
+            others = list(rng.choice([p for p in people if p != person], 10, replace=False))
+            frame = person_frame(person, photos, others, negatives, rng)
+            frame = frame[frame["source"] == "fotos"]
+            descriptors = [describe(p) for p in frame["path"]]
+            found = np.array([d is not None for d in descriptors])
+            frame = frame[found]
+            vectors = np.stack([d for d in descriptors if d is not None])
+            enrol = (frame["split"] != "test").to_numpy()
+            centre = vectors[enrol].mean(axis=0)
+            test = ~enrol
+            score = -np.linalg.norm(vectors[test] - centre, axis=1)
+            stranger_score = -np.linalg.norm(np.stack(strangers) - centre, axis=1)
+            enrol_score = -np.linalg.norm(vectors[enrol] - centre, axis=1)
+            threshold = evaluate.threshold_for_false_accept(
+                np.r_[np.ones(len(enrol_score)), np.zeros(len(stranger_score))],
+                np.r_[enrol_score, stranger_score],
+                0.01,
+            )
+            labels = frame.loc[test, "label"].to_numpy()
+            report = evaluate.person_report(labels, score, threshold)
+            report["tpr_at_1pct_fpr"] = evaluate.tpr_at_fpr(labels, score, 0.01)
+            report.update(person=person, no_face=int((~found).sum()))
+            rows.append({k: v for k, v in report.items() if k != "confusion_matrix"})
+        table = pd.DataFrame(rows)
+        table.to_csv(WORK / f"dlib_own-centroid-{kind}.csv", index=False)
+        columns = ["roc_auc", "balanced_accuracy", "acceptance", "false_accept", "tpr_at_1pct_fpr"]
+        results[kind] = {k: round(float(v), 4) for k, v in table[columns].mean().items()}
+        results[kind]["photos_without_face"] = int(table["no_face"].sum())
+        print(kind, json.dumps(results[kind]), flush=True)
+    cache_path.write_text(json.dumps(cache))
+    (WORK / "dlib_own-recognition.json").write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
 
 
@@ -341,7 +449,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--stage", choices=("base", "pixels", "eval", "report"), required=True)
+    parser.add_argument(
+        "--stage", choices=("base", "pixels", "eval", "dlib-reference", "report"), required=True
+    )
     parser.add_argument("--shared", type=Path, default=SHARED_DATA)
     parser.add_argument("--people", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
@@ -351,12 +461,20 @@ def main(argv=None) -> int:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--identity-weight", type=float, default=1.0)
     parser.add_argument("--base-name", default="improved")
-    parser.add_argument("--base", default=None, help="eval: a base .h5 (default: work/models/)")
+    parser.add_argument(
+        "--base", default=None, help="eval: dlib, or a base .h5 (default: work/models/)"
+    )
     parser.add_argument("--head", default="auto")
     parser.add_argument("--head-epochs", type=int, default=30)
     parser.add_argument("--head-lr", type=float, default=1e-2)
     parser.add_argument("--no-augment", action="store_true")
     parser.add_argument("--only", choices=("aligned", "wild"), default=None)
+    parser.add_argument(
+        "--strangers",
+        type=int,
+        default=1000,
+        help="CelebA strangers each threshold is chosen on (0: the validation negatives)",
+    )
     args = parser.parse_args(argv)
     if not (args.shared / "manifest.csv").exists():
         print(f"no shared data at {args.shared}", file=sys.stderr)
@@ -369,6 +487,7 @@ def main(argv=None) -> int:
         "base": stage_base,
         "pixels": stage_pixels,
         "eval": stage_eval,
+        "dlib-reference": stage_dlib_reference,
         "report": stage_report,
     }
     stages[args.stage](args)

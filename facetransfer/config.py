@@ -116,6 +116,12 @@ UNFREEZE_TOP_LEARNING_RATE = 1e-4  # the embedding head with the base's last blo
 TARGET_FALSE_ACCEPT = 0.01  # strangers accepted at the saved threshold
 NEGATIVES = 200  # CelebA faces drawn as negatives when a photo folder has no others/
 STRANGERS = 1000  # CelebA faces of other people a threshold is chosen on (1%: ten may pass)
+# dlib's descriptor: the distance below which this share of pairs of different people fall, on
+# this package's intake (MTCNN, the dlib-chip template, the Keras network). For a user with no
+# CelebA and no photos of others to learn from. Measured by
+# `benchmarks/dlib_chips.py --stage calibrate` (600 CelebA faces of 60 people, 179,700 pairs of
+# different people; AMD EPYC, 2 cores); dlib's own rule of thumb is 0.6.
+DLIB_DISTANCE_THRESHOLDS = {0.01: 0.0, 0.001: 0.0}
 MIN_FACE_CONFIDENCE = 0.9  # MTCNN's score for a detection to count as a face
 
 # The drawn default data: identities x images each.
@@ -130,13 +136,18 @@ RUN_SIZES = {
     "demo": {
         "01_celeba_preprocessing": {"limit": 480},
         "02_attribute_cnn": {"limit": 480, "epochs": 2, "improved_epochs": 4},
-        "03_transfer_learning": {"seed_epochs": 40, "improved_epochs": 20},
+        "03_transfer_learning": {"seed_epochs": 40, "improved_epochs": 20, "strangers": 200},
         "04_predict": {},
     },
     "ci": {
         "01_celeba_preprocessing": {"synthetic_size": "tiny"},
         "02_attribute_cnn": {"synthetic_size": "tiny", "epochs": 1, "improved_epochs": 1},
-        "03_transfer_learning": {"synthetic_size": "tiny", "seed_epochs": 2, "improved_epochs": 2},
+        "03_transfer_learning": {
+            "synthetic_size": "tiny",
+            "seed_epochs": 2,
+            "improved_epochs": 2,
+            "strangers": 40,
+        },
         "04_predict": {"limit": 4},
     },
 }

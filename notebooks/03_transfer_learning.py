@@ -53,6 +53,9 @@ unfreeze_top = False       # also fine-tune the improved base's last block (at U
 batch_size = config.HEADS["seed"].batch_size
 negatives = config.NEGATIVES  # CelebA faces drawn as negatives when there is no others/ folder
 target_false_accept = config.TARGET_FALSE_ACCEPT
+strangers = config.STRANGERS  # CelebA strangers each threshold is chosen on (0: validation negatives)
+use_dlib = True            # also transfer on dlib's face ResNet (face_recognition_models), when installed
+final = "auto"             # the base whose model becomes models/<person>.h5: "auto" = dlib, improved, seed
 align = "auto"             # detect and align faces: "auto" (yes for real photos), "yes", "no"
 
 # %%
@@ -62,10 +65,11 @@ from IPython.display import display
 
 from facetransfer.config import Paths
 from facetransfer.data.celeba import load_celeba
-from facetransfer.data.fotos import describe_split, split_fotos
-from facetransfer.data.intake import align_photos
+from facetransfer.data.fotos import describe_split
+from facetransfer.data.intake import person_photos
 from facetransfer.demo.sources import resolve_celeba, resolve_fotos
 from facetransfer.modeling.attributes import best_checkpoint
+from facetransfer.modeling.bases import geometry_of, resolve_base
 from facetransfer.modeling.checkpoints import load_model_file, model_metadata
 from facetransfer.modeling.fit import run_dir
 from facetransfer.modeling.transfer import transfer
@@ -82,11 +86,22 @@ fotos = resolve_fotos(fotos_dir, person, paths, seed)
 print("Photos:", fotos)
 celeba = load_celeba(resolve_celeba(celeba_dir, paths, synthetic_size, seed).root, seed=seed)
 manifest = paths.models / f"{person}.split.csv"
-split = split_fotos(fotos.root, person, celeba, negatives, seed=seed, manifest=manifest)
-use_alignment = fotos.kind != "synthetic" if align == "auto" else align == "yes"
-if use_alignment:
-    split = align_photos(split, paths.data / "aligned" / person)
+
+
+def intake(geometry):
+    """The split, aligned to a base's crop geometry, and the strangers its threshold is chosen on.
+    Drawn photos are CelebA crops already: aligned again only for another geometry."""
+    drawn_as_is = fotos.kind == "synthetic" and geometry == "celeba"
+    aligned = (not drawn_as_is) if align == "auto" else align == "yes"
+    frame, pool = person_photos(
+        fotos.root, person, celeba, aligned_dir=paths.data / "aligned", geometry=geometry,
+        align=aligned, negatives=negatives, strangers=strangers, seed=seed, manifest=manifest)
+    return frame, pool, aligned
+
+
+split, pool, use_alignment = intake("celeba")
 display(describe_split(split, person))
+print("thresholds chosen on", f"{len(pool)} CelebA strangers" if pool is not None else "validation")
 
 # %% [markdown]
 # ## The seed's transfer
@@ -98,18 +113,25 @@ display(describe_split(split, person))
 # `ImageDataGenerator`.
 
 # %%
+import importlib.util
+
 seed_path = best_checkpoint(paths.models, "seed") if seed_base == "auto" else paths.models / seed_base
 improved_path = paths.models / improved_base
 have_improved = improved_path.exists()
-print("Seed base:", seed_path, "| improved base:", improved_path if have_improved else "none")
+have_dlib = use_dlib and importlib.util.find_spec("face_recognition_models") is not None
+if final == "auto":
+    final = "dlib" if have_dlib else "improved" if have_improved else "seed"
+out = {key: paths.models / (f"{person}.h5" if key == final else f"{person}_{key}.h5")
+       for key in ("seed", "improved", "dlib")}
+print("Seed base:", seed_path, "| improved base:", improved_path if have_improved else "none",
+      "| dlib base:", "yes" if have_dlib else "no", "| saved as", out[final].name, ":", final)
 results, datas, runs = {}, {}, {}
 runs["seed"] = run_dir(paths.logs, "03_transfer_learning", f"{person}-seed")
-seed_out = paths.models / (f"{person}_seed.h5" if have_improved else f"{person}.h5")
 results["seed"], datas["seed"], model = transfer(
-    seed_path, split, out=seed_out, logs_dir=runs["seed"], cache_dir=paths.cache, person=person,
+    seed_path, split, out=out["seed"], logs_dir=runs["seed"], cache_dir=paths.cache, person=person,
     head="seed", epochs=seed_epochs, optimizer=seed_optimizer, learning_rate=seed_learning_rate,
     loss=seed_loss, batch_size=batch_size, target_false_accept=target_false_accept,
-    align=use_alignment, seed=seed)
+    align=use_alignment, strangers=pool, seed=seed)
 model.summary()
 
 # %% [markdown]
@@ -122,11 +144,30 @@ model.summary()
 if have_improved:
     runs["improved"] = run_dir(paths.logs, "03_transfer_learning", f"{person}-improved")
     results["improved"], datas["improved"], model = transfer(
-        improved_path, split, out=paths.models / f"{person}.h5", logs_dir=runs["improved"],
+        improved_path, split, out=out["improved"], logs_dir=runs["improved"],
         cache_dir=paths.cache, person=person, head="embedding", epochs=improved_epochs,
         learning_rate=None if unfreeze_top else improved_learning_rate, batch_size=batch_size,
         target_false_accept=target_false_accept, unfreeze_top=unfreeze_top,
-        align=use_alignment, seed=seed)
+        align=use_alignment, strangers=pool, seed=seed)
+
+# %% [markdown]
+# ## On dlib's face network
+#
+# dlib's face-recognition ResNet (trained on about 3 million faces of 7,485 people; weights from the
+# `face_recognition_models` package, read into a plain Keras model), frozen, with the same logistic
+# head on its embedding. It was trained on its own 150x150 face chips, so the same photos are aligned
+# again to that geometry; the head trains on the base's features, cached per crop.
+
+# %%
+if have_dlib:
+    dlib_path = resolve_base("dlib", paths.models)
+    dlib_split, dlib_pool, dlib_aligned = intake(geometry_of(dlib_path))
+    runs["dlib"] = run_dir(paths.logs, "03_transfer_learning", f"{person}-dlib")
+    results["dlib"], datas["dlib"], model = transfer(
+        dlib_path, dlib_split, out=out["dlib"], logs_dir=runs["dlib"], cache_dir=paths.cache,
+        person=person, head="embedding", epochs=improved_epochs, batch_size=batch_size,
+        target_false_accept=target_false_accept, align=dlib_aligned, strangers=dlib_pool,
+        seed=seed)
 fig = plots.training_curves({k: r.history for k, r in results.items()}, metrics=["loss", "auc"],
                             title="Transfer heads")
 plots.save_figure(fig, figures / "03_training_curves.png");
@@ -134,16 +175,16 @@ plots.save_figure(fig, figures / "03_training_curves.png");
 # %% [markdown]
 # ## On the test photos
 #
-# Every number states how many photos of the person and of others it used. "Acceptance" is the share
-# of the person's photos accepted; "false accept" the share of strangers accepted, at the threshold
-# chosen on validation. "tpr_at_1pct_fpr" is the acceptance the test photos would allow at 1% false
+# The bases side by side on the same photos. Every number states how many photos of the person and of
+# others it used. "Acceptance" is the share of the person's photos accepted; "false accept" the share
+# of strangers accepted, at the saved threshold (chosen for the target on the strangers above). "tpr_at_1pct_fpr" is the acceptance the test photos would allow at 1% false
 # accepts, a property of the scores rather than of the saved threshold.
 
 # %%
-table = pd.DataFrame({k: {m: v for m, v in r.report.items() if m != "confusion_matrix"}
-                      for k, r in results.items()})
+SHOWN = ["n_person", "n_others", "roc_auc", "balanced_accuracy", "acceptance", "false_accept",
+         "tpr_at_1pct_fpr", "threshold"]
+table = pd.DataFrame({k: {m: r.report.get(m) for m in SHOWN} for k, r in results.items()})
 display(table.round(4))
-final = "improved" if "improved" in results else "seed"
 result, data = results[final], datas[final]
 report = result.report
 fpr, tpr, _ = roc_curve(data.labels["test"], result.test_scores)
@@ -167,7 +208,7 @@ for i in order:
     colors.append("green" if right else "red")
 fig = plots.image_grid(faces, titles, colors, ncols=6, title="Test photos: decision, probability")
 plots.save_figure(fig, figures / "03_test_predictions.png");
-print(f"saved {paths.models / (person + '.h5')} with threshold {result.threshold:.4f}")
+print(f"saved {out[final]} ({final} base) with threshold {result.threshold:.4f}")
 
 # %% [markdown]
 # ## In TensorBoard
@@ -178,8 +219,7 @@ print(f"saved {paths.models / (person + '.h5')} with threshold {result.threshold
 # %%
 from facetransfer.report import tensorboard_logs
 
-person_models = {key: load_model_file(seed_out if key == "seed" else paths.models / f"{person}.h5",
-                                                 expect="person") for key in results}
+person_models = {key: load_model_file(out[key], expect="person") for key in results}
 for key, r in results.items():
     tensorboard_logs.log_results(
         runs[key], {m: v for m, v in r.report.items() if m != "confusion_matrix"}, person_models[key],
@@ -240,7 +280,7 @@ for key, d in datas.items():
 # %%
 from facetransfer.modeling import export
 
-exported = export.export_person_model(paths.models / f"{person}.h5", data.images["test"])
+exported = export.export_person_model(out[final], data.images["test"])
 print("Keras:", exported.keras_path)
 print("SavedModel:", exported.savedmodel_dir)
 print("TensorFlow Lite:", exported.tflite_path)

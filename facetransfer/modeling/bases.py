@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from facetransfer.config import DLIB_DISTANCE_THRESHOLDS
 from facetransfer.modeling import dlib_resnet
 from facetransfer.modeling.checkpoints import model_metadata, save_with_sidecar
 
@@ -26,6 +27,8 @@ DLIB_METADATA = {
     "crop": "full",
     "embedding_dim": dlib_resnet.EMBEDDING_DIM,
     "same_person_distance": dlib_resnet.SAME_PERSON_DISTANCE,
+    # for 1% and 0.1% of different people accepted, calibrated on CelebA (config.py)
+    "distance_thresholds": {str(k): v for k, v in DLIB_DISTANCE_THRESHOLDS.items()},
     "learned_from": {
         "data": "real faces: about 3 million photos of 7,485 people (dlib's training set)",
         "images": 3_000_000,

@@ -199,3 +199,27 @@ def train_person(
 def _sample_weights(y, weights):
     y = tf.reshape(y, [-1])
     return tf.where(y > 0.5, weights[1], weights[0])
+
+
+def distance_person_model(base, centre: np.ndarray, distance: float, sharpness: float = 40.0):
+    """A person model with no negatives to learn from: the face is the person when its
+    descriptor lies within `distance` of `centre` (the mean of the person's photos), as
+    face_recognition compares dlib descriptors with its tolerance 0.6. The score is
+    sigmoid(sharpness * (distance² - |e - centre|²)), so 0.5 is the distance itself. Standard
+    layers only: |e - c|² = e·e - 2 c·e + c·c."""
+    features = networks.base_features(base)
+    base.trainable = False
+    dim = int(features.shape[-1])
+    squares = keras.layers.Multiply(name="head_square")([features, features])
+    norm = keras.layers.Dense(1, use_bias=False, trainable=False, name="head_norm2")
+    cross = keras.layers.Dense(1, trainable=False, name="head_cross")
+    squared = keras.layers.Add(name="head_distance2")([norm(squares), cross(features)])
+    probability = keras.layers.Dense(1, activation="sigmoid", name="probability")
+    out = probability(squared)
+    norm.set_weights([np.ones((dim, 1), np.float32)])
+    centre = np.asarray(centre, np.float32)
+    cross.set_weights([(-2 * centre)[:, None], np.array([centre @ centre], np.float32)])
+    probability.set_weights(
+        [np.array([[-sharpness]], np.float32), np.array([sharpness * distance**2], np.float32)]
+    )
+    return keras.Model(base.inputs[0], out, name="person")

@@ -18,6 +18,7 @@ from facetransfer.modeling.checkpoints import load_model_file, model_metadata, s
 from facetransfer.modeling.features import FeatureCache
 from facetransfer.modeling.heads import (
     build_person_model,
+    distance_person_model,
     feature_scores,
     head_on_features,
     resolve_head,
@@ -49,6 +50,7 @@ def finish_person(
     history: dict | None = None,
     score=None,
     stranger_scores: np.ndarray | None = None,
+    threshold: float | None = None,
 ) -> PersonResult:
     """Choose the threshold, report on test, save model + threshold + report.
 
@@ -62,16 +64,18 @@ def finish_person(
         positives = val_scores[val_labels > 0.5]
         val_labels = np.r_[np.ones(len(positives)), np.zeros(len(stranger_scores))]
         val_scores = np.r_[positives, stranger_scores]
-    threshold = evaluate.threshold_for_false_accept(val_labels, val_scores, target_false_accept)
+    chosen_on = f"{len(stranger_scores)} strangers" if stranger_scores is not None else "validation"
+    if threshold is None:
+        threshold = evaluate.threshold_for_false_accept(val_labels, val_scores, target_false_accept)
+    else:
+        chosen_on = "calibrated distance"
     test_scores = score("test")
     report = evaluate.person_report(data.labels["test"], test_scores, threshold)
     meta = {
         **(metadata or {}),
         "threshold": float(threshold),
         "target_false_accept": target_false_accept,
-        "threshold_chosen_on": (
-            f"{len(stranger_scores)} strangers" if stranger_scores is not None else "validation"
-        ),
+        "threshold_chosen_on": chosen_on,
         "test": {k: v for k, v in report.items() if k != "confusion_matrix"},
         "counts": data.counts().to_dict(),
     }
@@ -138,6 +142,17 @@ def transfer(
         "unfreeze_top": unfreeze_top,
         "base_learned_from": base_meta.get("learned_from"),
     }
+    if not (data.labels["train"] < 0.5).any():
+        return _transfer_by_distance(
+            base,
+            base_path,
+            base_meta,
+            data,
+            out=out,
+            cache_dir=cache_dir,
+            target_false_accept=target_false_accept,
+            metadata=metadata,
+        )
     if precompute is None:
         precompute = base_meta.get("arch") == "dlib"
     if precompute and not unfreeze_top:
@@ -246,3 +261,44 @@ def _transfer_on_features(
         ),
     )
     return result, data, best
+
+
+def _transfer_by_distance(
+    base,
+    base_path,
+    base_meta: dict,
+    data: PersonData,
+    *,
+    out,
+    cache_dir,
+    target_false_accept,
+    metadata,
+):
+    """No one else to learn from (no others/ folder, no CelebA): a base whose distances were
+    calibrated on CelebA strangers (the dlib base) accepts a face within the calibrated distance
+    of the mean of the person's photos; any other base cannot tell the person from anyone."""
+    calibrated = base_meta.get("distance_thresholds") or {}
+    if not calibrated:
+        raise ValueError(
+            "no photos of anyone else to learn from: add fotos/others/, or bring CelebA "
+            "(--celeba-dir), or use --base dlib, whose distances are calibrated"
+        )
+    rate = min(calibrated, key=lambda r: abs(float(r) - target_false_accept))
+    distance = float(calibrated[rate])
+    size, crop = int(base.input_shape[1]), base_meta.get("crop", "full")
+    cache = FeatureCache(base, base_path, cache_dir, size=size, crop=crop)
+    enrolled = np.r_[cache.features(data.files["train"]), cache.features(data.files["validation"])]
+    cache.save()
+    model = distance_person_model(base, enrolled.mean(axis=0), distance)
+    return (
+        finish_person(
+            model,
+            data,
+            out,
+            target_false_accept=float(rate),
+            metadata={**metadata, "head": "distance", "distance": distance},
+            threshold=0.5,
+        ),
+        data,
+        model,
+    )

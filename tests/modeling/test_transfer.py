@@ -71,3 +71,19 @@ def test_centroid_head_scores_the_persons_photos_higher_and_saves_a_threshold(tm
     result = finish_person(model, data, tmp_path / "p.h5", metadata={"person": "p"})
     assert (tmp_path / "p.json").exists() and 0.0 <= result.threshold <= 1.0
     assert result.report["roc_auc"] > 0.5
+
+
+def test_a_distance_model_accepts_exactly_within_its_distance():
+    import keras
+
+    from facetransfer.modeling.heads import distance_person_model
+
+    base = networks.improved_cnn(32, widths=(8,), embedding_dim=4)
+    image = np.random.default_rng(2).integers(0, 256, (1, 32, 32, 3), dtype=np.uint8)
+    embedding = keras.Model(base.inputs[0], base.get_layer("embedding").output)
+    e = np.asarray(embedding(image.astype("float32")))[0]
+    step = np.array([0.3, 0.0, -0.4, 0.0], np.float32)  # length 0.5
+    for distance, expected in ((0.5, 0.5), (0.6, 1.0), (0.4, 0.0)):
+        model = distance_person_model(base, e + step, distance, sharpness=400.0)
+        score = float(np.asarray(model(image.astype("float32")))[0, 0])
+        assert score == pytest.approx(expected, abs=0.02), distance
