@@ -129,23 +129,17 @@ def train_head_on_features(
     val_ds = tf.data.Dataset.from_tensor_slices(
         (features["validation"], labels["validation"])
     ).batch(256)
-    checkpoint = Path(checkpoint).with_suffix(".h5")
-    result = fit(
+    best, history = _fit_keeping_the_best(
         head,
         train_ds,
         val_ds,
         epochs=epochs,
         checkpoint=checkpoint,
         logs_dir=logs_dir,
-        monitor="val_auc",
-        mode="max",
-        replace_worse=True,
         verbose=verbose,
         save_model=model,
-        hparams=False,
     )
-    best = load_model_file(checkpoint, expect="person")
-    return best, head_on_features(best, features["train"].shape[1]), result.history
+    return best, head_on_features(best, features["train"].shape[1]), history
 
 
 def train_person(
@@ -178,20 +172,34 @@ def train_person(
     val_ds = make_dataset(data.images["validation"], data.labels["validation"], batch_size)
     weights = class_weights(data.labels["train"])
     class_weighted = train_ds.map(lambda x, y: (x, y, _sample_weights(y, weights)))
-    checkpoint = Path(checkpoint).with_suffix(".h5")
-    # The person model's best epoch is chosen afresh each run (replace_worse): a new person or new
-    # photos make an old value meaningless. It is still written atomically.
-    result = fit(
+    return _fit_keeping_the_best(
         model,
         class_weighted,
         val_ds,
         epochs=epochs,
         checkpoint=checkpoint,
         logs_dir=logs_dir,
+        verbose=verbose,
+    )
+
+
+def _fit_keeping_the_best(trained, train_ds, val_ds, *, checkpoint, save_model=None, **fit_args):
+    """Fit `trained` and return the best person model by validation AUC, and the history. The
+    best epoch is chosen afresh each run (replace_worse): a new person or new photos make an old
+    value meaningless; it is still written atomically. `save_model`: the person model, when
+    `trained` is its head alone."""
+    checkpoint = Path(checkpoint).with_suffix(".h5")
+    result = fit(
+        trained,
+        train_ds,
+        val_ds,
+        checkpoint=checkpoint,
         monitor="val_auc",
         mode="max",
         replace_worse=True,
-        verbose=verbose,
+        save_model=save_model,
+        hparams=None if save_model is None else False,
+        **fit_args,
     )
     return load_model_file(checkpoint, expect="person"), result.history
 

@@ -155,6 +155,15 @@ def transfer(
         )
     if precompute is None:
         precompute = base_meta.get("arch") == "dlib"
+    training = {
+        "epochs": epochs or defaults.epochs,
+        "optimizer": optimizer or defaults.optimizer,
+        "learning_rate": learning_rate,
+        "loss": loss or defaults.loss,
+        "batch_size": batch_size or defaults.batch_size,
+        "seed": seed,
+        "verbose": verbose,
+    }
     if precompute and not unfreeze_top:
         return _transfer_on_features(
             model,
@@ -167,17 +176,11 @@ def transfer(
             size=size,
             crop=crop,
             head=head,
-            epochs=epochs or defaults.epochs,
-            optimizer=optimizer or defaults.optimizer,
-            learning_rate=learning_rate,
-            loss=loss or defaults.loss,
-            batch_size=batch_size or defaults.batch_size,
             target_false_accept=target_false_accept,
             augment=augment,
             strangers=strangers,
             metadata=metadata,
-            seed=seed,
-            verbose=verbose,
+            training=training,
         )
     stranger_images = None
     if strangers is not None:
@@ -189,18 +192,7 @@ def transfer(
         best, history = model, {}
     else:
         best, history = train_person(
-            model,
-            data,
-            epochs=epochs or defaults.epochs,
-            checkpoint=out,
-            logs_dir=logs_dir,
-            optimizer=optimizer or defaults.optimizer,
-            learning_rate=learning_rate,
-            loss=loss or defaults.loss,
-            batch_size=batch_size or defaults.batch_size,
-            augment=augment,
-            seed=seed,
-            verbose=verbose,
+            model, data, checkpoint=out, logs_dir=logs_dir, augment=augment, **training
         )
     result = finish_person(
         best,
@@ -238,15 +230,9 @@ def _transfer_on_features(
             model,
             features,
             labels,
-            epochs=settings["epochs"],
             checkpoint=settings["out"],
             logs_dir=settings["logs_dir"],
-            optimizer=settings["optimizer"],
-            learning_rate=settings["learning_rate"],
-            loss=settings["loss"],
-            batch_size=settings["batch_size"],
-            seed=settings["seed"],
-            verbose=settings["verbose"],
+            **settings["training"],
         )
     result = finish_person(
         best,
