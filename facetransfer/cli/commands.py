@@ -123,7 +123,7 @@ def cmd_transfer(args) -> int:
     from facetransfer.data.intake import person_photos
     from facetransfer.demo.sources import resolve_celeba, resolve_fotos
     from facetransfer.modeling.bases import geometry_of, resolve_base
-    from facetransfer.modeling.checkpoints import load_model_file
+    from facetransfer.modeling.checkpoints import load_model_file, model_metadata
     from facetransfer.modeling.fit import run_dir
     from facetransfer.modeling.transfer import transfer
 
@@ -152,8 +152,12 @@ def cmd_transfer(args) -> int:
         strangers=args.strangers,
         seed=args.seed,
         manifest=out.with_suffix(".split.csv"),
+        # a base with calibrated distances (dlib) can do with the person's photos alone
+        need_others=not model_metadata(base).get("distance_thresholds"),
     )
     print(describe_split(frame, args.person).to_string(), file=sys.stderr)
+    if not (frame["label"] == 0).any():
+        print("no one else to learn from: the base's calibrated distance decides", file=sys.stderr)
     if strangers is not None:
         print(f"threshold chosen on {len(strangers)} CelebA strangers", file=sys.stderr)
     result, _, _ = transfer(
@@ -175,9 +179,16 @@ def cmd_transfer(args) -> int:
         seed=args.seed,
         verbose=keras_verbose(args.verbose),
     )
-    report = {k: v for k, v in result.report.items() if k != "confusion_matrix"}
-    print(json.dumps({"model": str(out.with_suffix(".h5")), **report}, default=float))
+    report = {k: _json_number(v) for k, v in result.report.items() if k != "confusion_matrix"}
+    print(json.dumps({"model": str(out.with_suffix(".h5")), **report}))
     return 0
+
+
+def _json_number(value):
+    """A report value as JSON has it: NaN (a rate with nothing to count) becomes null."""
+    if isinstance(value, float) and value != value:
+        return None
+    return float(value) if hasattr(value, "__float__") and not isinstance(value, int) else value
 
 
 def cmd_predict(args) -> int:

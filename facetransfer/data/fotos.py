@@ -197,6 +197,7 @@ def split_fotos(
     manifest=None,
     exclude_identities=(),
     deduplicate: bool = True,
+    need_others: bool = True,
 ) -> pd.DataFrame:
     """The photos of `person` and of others, each assigned to train, validation or test.
 
@@ -238,7 +239,7 @@ def split_fotos(
         negatives = pd.DataFrame(negatives).assign(group=NO_GROUP)
         frame = pd.concat([frame, negatives[COLUMNS]], ignore_index=True)
     frame["group"] = frame["group"].astype("int64")
-    _check_split(frame, root, person)
+    _check_split(frame, root, person, need_others)
     if manifest is not None:
         _write_manifest(frame, Path(manifest))
     return frame
@@ -366,10 +367,16 @@ def _user_photos(root: Path, person: str) -> set[str]:
     return {str(p) for p in paths}
 
 
-def _check_split(frame: pd.DataFrame, root: Path, person: str) -> None:
+def _check_split(frame: pd.DataFrame, root: Path, person: str, need_others: bool = True) -> None:
+    """Every split has photos of the person and (unless `need_others` is False: a base that
+    compares distances needs no one else) of others."""
     counts = frame.groupby(["split", "label"]).size()
+    if not need_others and not (frame["label"] == 0).any():
+        checked = ((1, person),)
+    else:
+        checked = ((1, person), (0, "others"))
     for split in SPLITS:
-        for label, who in ((1, person), (0, "others")):
+        for label, who in checked:
             if counts.get((split, label), 0) == 0:
                 raise ValueError(
                     f"{root}: the {split} split has no photos of {who} "

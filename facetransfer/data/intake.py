@@ -128,13 +128,17 @@ def person_photos(
     strangers: int = STRANGERS,
     seed: int = 0,
     manifest=None,
+    need_others: bool = True,
 ):
     """Everything a person model learns and is judged on, through one intake: the split of the
     person's photos and their negatives (`data.fotos.split_fotos`), each aligned to the base's
     `geometry` when `align`; and, when CelebA is there, `strangers` CelebA faces of other people
     (none of them a training negative) to choose the threshold on. Returns (split, strangers or
-    None). `aligned_dir`: the root of the crop caches (data/aligned)."""
-    frame = split_fotos(fotos_root, person, celeba, negatives, seed=seed, manifest=manifest)
+    None). `aligned_dir`: the root of the crop caches (data/aligned). `need_others` False: with no
+    others/ and no CelebA, the person's photos alone (for a base with calibrated distances)."""
+    frame = split_fotos(
+        fotos_root, person, celeba, negatives, seed=seed, manifest=manifest, need_others=need_others
+    )
     if align:
         frame = align_photos(frame, Path(aligned_dir) / person, geometry)
     if celeba is None or not strangers:
