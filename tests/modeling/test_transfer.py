@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -87,3 +89,47 @@ def test_a_distance_model_accepts_exactly_within_its_distance():
         model = distance_person_model(base, e + step, distance, sharpness=400.0)
         score = float(np.asarray(model(image.astype("float32")))[0, 0])
         assert score == pytest.approx(expected, abs=0.02), distance
+
+
+def _photos_only_of_the_person(tmp_path, n=8):
+    rng = np.random.default_rng(3)
+    rows = []
+    for i in range(n):
+        path = tmp_path / f"p{i}.png"
+        Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)).save(path)
+        split = "train" if i < 4 else "validation" if i < 6 else "test"
+        rows.append({"path": str(path), "label": 1, "split": split, "source": "fotos"})
+    return pd.DataFrame(rows)
+
+
+def test_with_no_one_else_a_calibrated_base_decides_by_distance(tmp_path):
+    from facetransfer.modeling.checkpoints import save_with_sidecar
+    from facetransfer.modeling.transfer import transfer
+
+    frame = _photos_only_of_the_person(tmp_path)
+    base = networks.improved_cnn(32, widths=(8,), embedding_dim=4)
+    calibrated = tmp_path / "calibrated.h5"
+    save_with_sidecar(base, calibrated, {"crop": "full", "distance_thresholds": {"0.01": 50.0}})
+    result, _, model = transfer(
+        calibrated,
+        frame,
+        out=tmp_path / "p.h5",
+        logs_dir=tmp_path / "logs",
+        cache_dir=tmp_path / "cache",
+        person="p",
+        progress=False,
+    )
+    assert result.threshold == 0.5 and result.report["acceptance"] == 1.0
+    assert json.loads((tmp_path / "p.json").read_text())["head"] == "distance"
+    plain = tmp_path / "plain.h5"
+    save_with_sidecar(base, plain, {"crop": "full"})
+    with pytest.raises(ValueError, match="no photos of anyone else to learn from"):
+        transfer(
+            plain,
+            frame,
+            out=tmp_path / "q.h5",
+            logs_dir=tmp_path / "logs",
+            cache_dir=tmp_path / "cache",
+            person="p",
+            progress=False,
+        )
