@@ -240,10 +240,10 @@ def evaluate_set(kind: str, people: list[int], base_path: Path, celeba, excluded
     celeba_crops = WORK / "aligned" / ("celeba" if geometry == "celeba" else f"celeba-{geometry}")
     negatives = align_celeba_rows(negatives, celeba_crops, geometry)
     negative_crops = dict(zip(negatives["path"], negatives["aligned"], strict=True))
-    strangers = None
+    threshold_pool = None
     if args.strangers:
-        strangers = strangers_pool(celeba, excluded, negatives, args.strangers, geometry)
-        print(f"thresholds chosen on {len(strangers)} CelebA strangers", flush=True)
+        threshold_pool = strangers_pool(celeba, excluded, negatives, args.strangers, geometry)
+        print(f"thresholds chosen on {len(threshold_pool)} CelebA strangers", flush=True)
     rows = []
     for k, person in enumerate(people):
         rng = np.random.default_rng(args.seed * 1000 + person)
@@ -268,7 +268,7 @@ def evaluate_set(kind: str, people: list[int], base_path: Path, celeba, excluded
             learning_rate=args.head_lr,
             batch_size=32,
             augment=not args.no_augment,
-            strangers=strangers,
+            strangers=threshold_pool,
             seed=args.seed,
             progress=False,
         )

@@ -111,6 +111,8 @@ HEADS = {
     "embedding": Head(epochs=40, learning_rate=1e-2),
     # No training: closeness to the mean of the person's photos.
     "centroid": Head(epochs=0, learning_rate=0.0),
+    # No training either: distance to the mean of the person's photos, dlib's own rule.
+    "distance": Head(epochs=0, learning_rate=0.0),
 }
 UNFREEZE_TOP_LEARNING_RATE = 1e-4  # the embedding head with the base's last block learning too
 TARGET_FALSE_ACCEPT = 0.01  # strangers accepted at the saved threshold

@@ -39,6 +39,8 @@ def build_person_model(base, head: str = "auto", unfreeze_top: bool = False):
     head = resolve_head(base, head)
     if head == "seed":
         model = networks.seed_transfer_model(base)
+    elif head == "distance":
+        raise ValueError("the distance head is built from the person's photos: see transfer()")
     else:
         model = networks.embedding_transfer_model(base, dropout=0.0 if head == "centroid" else 0.2)
     if unfreeze_top:
@@ -209,7 +211,18 @@ def _sample_weights(y, weights):
     return tf.where(y > 0.5, weights[1], weights[0])
 
 
-def distance_person_model(base, centre: np.ndarray, distance: float, sharpness: float = 40.0):
+DISTANCE_SHARPNESS = 4.0  # gentle: scores keep the order of distances in float32, no ties at 0 or 1
+
+
+def distance_scores(features: np.ndarray, centre: np.ndarray, distance: float) -> np.ndarray:
+    """What `distance_person_model` gives for these base features (the same formula)."""
+    squared = ((np.asarray(features) - centre) ** 2).sum(axis=1)
+    return 1.0 / (1.0 + np.exp(-DISTANCE_SHARPNESS * (distance**2 - squared)))
+
+
+def distance_person_model(
+    base, centre: np.ndarray, distance: float, sharpness: float = DISTANCE_SHARPNESS
+):
     """A person model with no negatives to learn from: the face is the person when its
     descriptor lies within `distance` of `centre` (the mean of the person's photos), as
     face_recognition compares dlib descriptors with its tolerance 0.6. The score is

@@ -19,6 +19,7 @@ from facetransfer.modeling.features import FeatureCache
 from facetransfer.modeling.heads import (
     build_person_model,
     distance_person_model,
+    distance_scores,
     feature_scores,
     head_on_features,
     resolve_head,
@@ -129,7 +130,6 @@ def transfer(
     defaults = HEADS[head]
     if learning_rate is None:
         learning_rate = UNFREEZE_TOP_LEARNING_RATE if unfreeze_top else defaults.learning_rate
-    model = build_person_model(base, head, unfreeze_top)
     metadata = {
         "person": person,
         "base": str(base_path),
@@ -142,7 +142,7 @@ def transfer(
         "unfreeze_top": unfreeze_top,
         "base_learned_from": base_meta.get("learned_from"),
     }
-    if not (data.labels["train"] < 0.5).any():
+    if head == "distance" or not (data.labels["train"] < 0.5).any():
         return _transfer_by_distance(
             base,
             base_path,
@@ -152,7 +152,9 @@ def transfer(
             cache_dir=cache_dir,
             target_false_accept=target_false_accept,
             metadata=metadata,
+            strangers=strangers,
         )
+    model = build_person_model(base, head, unfreeze_top)
     if precompute is None:
         precompute = base_meta.get("arch") == "dlib"
     training = {
@@ -259,32 +261,49 @@ def _transfer_by_distance(
     cache_dir,
     target_false_accept,
     metadata,
+    strangers=None,
 ):
-    """No one else to learn from (no others/ folder, no CelebA): a base whose distances were
-    calibrated on CelebA strangers (the dlib base) accepts a face within the calibrated distance
-    of the mean of the person's photos; any other base cannot tell the person from anyone."""
+    """A face is the person when its descriptor lies close to the mean of their enrolled photos
+    (train and validation), dlib's own rule. With strangers or negatives the threshold is chosen
+    on them like any head's; with no one else to learn from (no others/, no CelebA), a base whose
+    distances were calibrated on CelebA strangers (the dlib base) uses that distance, and any
+    other base cannot tell the person from anyone."""
     calibrated = base_meta.get("distance_thresholds") or {}
-    if not calibrated:
+    alone = not (data.labels["train"] < 0.5).any() and strangers is None
+    if alone and not calibrated:
         raise ValueError(
             "no photos of anyone else to learn from: add fotos/others/, or bring CelebA "
             "(--celeba-dir), or use --base dlib, whose distances are calibrated"
         )
-    rate = min(calibrated, key=lambda r: abs(float(r) - target_false_accept))
-    distance = float(calibrated[rate])
+    if calibrated:
+        rate = min(calibrated, key=lambda r: abs(float(r) - target_false_accept))
+        distance = float(calibrated[rate])
+    else:  # only sets the scale of the scores: the threshold is chosen on the data
+        rate, distance = target_false_accept, float(base_meta.get("same_person_distance", 1.0))
     size, crop = int(base.input_shape[1]), base_meta.get("crop", "full")
     cache = FeatureCache(base, base_path, cache_dir, size=size, crop=crop)
-    enrolled = np.r_[cache.features(data.files["train"]), cache.features(data.files["validation"])]
+    features = {split: cache.features(files) for split, files in data.files.items()}
+    enrolled = np.r_[
+        features["train"][data.labels["train"] > 0.5],
+        features["validation"][data.labels["validation"] > 0.5],
+    ]
+    centre = enrolled.mean(axis=0)
+    stranger_scores = None
+    if strangers is not None:
+        column = "aligned" if "aligned" in strangers.columns else "path"
+        stranger_scores = distance_scores(
+            cache.features(strangers[column].tolist()), centre, distance
+        )
     cache.save()
-    model = distance_person_model(base, enrolled.mean(axis=0), distance)
-    return (
-        finish_person(
-            model,
-            data,
-            out,
-            target_false_accept=float(rate),
-            metadata={**metadata, "head": "distance", "distance": distance},
-            threshold=0.5,
-        ),
-        data,
+    model = distance_person_model(base, centre, distance)
+    result = finish_person(
         model,
+        data,
+        out,
+        target_false_accept=float(rate) if alone else target_false_accept,
+        metadata={**metadata, "head": "distance", "distance": distance},
+        score=lambda split: distance_scores(features[split], centre, distance),
+        stranger_scores=stranger_scores,
+        threshold=0.5 if alone else None,
     )
+    return result, data, model
