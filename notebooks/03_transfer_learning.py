@@ -154,9 +154,10 @@ if have_improved:
 # ## On dlib's face network
 #
 # dlib's face-recognition ResNet (trained on about 3 million faces of 7,485 people; weights from the
-# `face_recognition_models` package, read into a plain Keras model), frozen, with the same logistic
-# head on its embedding. It was trained on its own 150x150 face chips, so the same photos are aligned
-# again to that geometry; the head trains on the base's features, cached per crop.
+# `face_recognition_models` package, read into a plain Keras model), frozen. Its head is dlib's own
+# rule: closeness to the mean descriptor of the person's photos, the threshold chosen on the same
+# strangers (on the benchmark it beats a trained logistic head: BENCHMARKS.md). It was trained on its
+# own 150x150 face chips, so the same photos are aligned again to that geometry.
 
 # %%
 if have_dlib:
@@ -165,9 +166,8 @@ if have_dlib:
     runs["dlib"] = run_dir(paths.logs, "03_transfer_learning", f"{person}-dlib")
     results["dlib"], datas["dlib"], model = transfer(
         dlib_path, dlib_split, out=out["dlib"], logs_dir=runs["dlib"], cache_dir=paths.cache,
-        person=person, head="embedding", epochs=improved_epochs, batch_size=batch_size,
-        target_false_accept=target_false_accept, align=dlib_aligned, strangers=dlib_pool,
-        seed=seed)
+        person=person, head="distance", target_false_accept=target_false_accept,
+        align=dlib_aligned, strangers=dlib_pool, seed=seed)
 fig = plots.training_curves({k: r.history for k, r in results.items()}, metrics=["loss", "auc"],
                             title="Transfer heads")
 plots.save_figure(fig, figures / "03_training_curves.png");

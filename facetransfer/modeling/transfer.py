@@ -126,6 +126,8 @@ def transfer(
     crop = base_meta.get("crop", "full")
     size = int(base.input_shape[1])
     data = load_person_data(frame, size, crop, cache_dir, progress=progress)
+    if head == "auto" and base_meta.get("distance_thresholds"):
+        head = "distance"  # measured best on the dlib base (BENCHMARKS.md, section 2)
     head = resolve_head(base, head)
     defaults = HEADS[head]
     if learning_rate is None:
