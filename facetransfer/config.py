@@ -138,9 +138,9 @@ SYNTHETIC_SIZES = {"tiny": (24, 10), "default": (60, 20)}
 # what the network can learn. "ci" is the smallest run that still executes every cell.
 RUN_SIZES = {
     "demo": {
-        "01_celeba_preprocessing": {"limit": 480},
-        "02_attribute_cnn": {"limit": 480, "epochs": 2, "improved_epochs": 4},
-        "03_transfer_learning": {"seed_epochs": 40, "improved_epochs": 20, "strangers": 200},
+        "01_celeba_preprocessing": {"limit": 300},
+        "02_attribute_cnn": {"limit": 300, "epochs": 2, "improved_epochs": 3},
+        "03_transfer_learning": {"seed_epochs": 20, "improved_epochs": 10, "strangers": 100},
         "04_predict": {},
     },
     "ci": {

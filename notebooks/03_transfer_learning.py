@@ -223,7 +223,7 @@ person_models = {key: load_model_file(out[key], expect="person") for key in resu
 for key, r in results.items():
     tensorboard_logs.log_results(
         runs[key], {m: v for m, v in r.report.items() if m != "confusion_matrix"}, person_models[key],
-        datas[key].images["test"][:8], labels=datas[key].labels["test"][:8], step=len(r.history["loss"]),
+        datas[key].images["test"][:8], labels=datas[key].labels["test"][:8], step=len(r.history.get("loss", [])),
         threshold=r.threshold, person=person)
 print("TensorBoard runs:", {k: str(v) for k, v in runs.items()})
 
