@@ -34,7 +34,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from facetransfer.config import ARCHITECTURES
+
 log = logging.getLogger("benchmark")
+ARCH = ARCHITECTURES["improved"]
 WORK = Path(__file__).resolve().parent / "work"
 # The development machines' real sample: ../shared/data beside the repository (or --shared).
 SHARED_DATA = Path(
@@ -63,23 +66,32 @@ def photos_of(shared: Path, kind: str, people: list[int]) -> dict[int, list[Path
 
 def stage_base(args) -> None:
     from facetransfer.data.celeba import load_celeba
+    from facetransfer.modeling.attribute_evaluation import evaluate_attribute_model
     from facetransfer.modeling.attributes import (
-        evaluate_attribute_model,
         load_attribute_data,
         train_attribute_model,
     )
+    from facetransfer.modeling.bases import dlib_base
     from facetransfer.modeling.checkpoints import load_model_file
     from facetransfer.modeling.fit import run_dir
 
     full_people, wild_people = evaluation_people(args.shared, args.people, args.seed)
     celeba = load_celeba(args.shared / "celeba", seed=args.seed)
+    teacher = dlib_base(WORK / "models") if args.teacher else None
     data = load_attribute_data(
         celeba,
         args.image_size,
         WORK / "cache",
         crop=args.crop,
         exclude_identities=full_people + wild_people,
+        teacher=teacher,
+        fraction=args.fraction,
     )
+    # The proof the issue asks for: no evaluation person among the images the base learns
+    # from (the teacher's descriptors are of these images only).
+    evaluation = set(full_people) | set(wild_people)
+    overlap = sorted(evaluation & {int(p) for ids in data.people.values() for p in ids})
+    assert not overlap, f"evaluation people among the training images: {overlap}"
     print(f"base training images: {data.counts()}, identity classes: {data.n_identities}")
     start = time.perf_counter()
     _, result = train_attribute_model(
@@ -91,6 +103,9 @@ def stage_base(args) -> None:
         batch_size=args.batch_size,
         seed=args.seed,
         identity_weight=args.identity_weight,
+        distill_weight=args.distill_weight,
+        relational_weight=args.relational_weight,
+        teacher_centres=args.teacher_centres,
         name=args.base_name,
         verbose=2,
     )
@@ -103,6 +118,9 @@ def stage_base(args) -> None:
         "epochs": args.epochs,
         "identity_classes": data.n_identities,
         "identity_weight": args.identity_weight,
+        "teacher": data.teacher,
+        "fraction": args.fraction,
+        "evaluation_people_among_training_images": len(overlap),
         "counts": data.counts(),
         "test_mean_accuracy": evaluation["mean_accuracy"],
         "test_mean_balanced_accuracy_tuned": evaluation["mean_balanced_accuracy_tuned"],
@@ -455,11 +473,18 @@ def main(argv=None) -> int:
     parser.add_argument("--shared", type=Path, default=SHARED_DATA)
     parser.add_argument("--people", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--image-size", type=int, default=128)
-    parser.add_argument("--crop", default="face")
-    parser.add_argument("--epochs", type=int, default=12)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--identity-weight", type=float, default=1.0)
+    parser.add_argument("--image-size", type=int, default=ARCH.image_size)
+    parser.add_argument("--crop", default=ARCH.crop)
+    parser.add_argument("--epochs", type=int, default=ARCH.epochs)
+    parser.add_argument("--batch-size", type=int, default=ARCH.batch_size)
+    parser.add_argument("--identity-weight", type=float, default=ARCH.identity_weight)
+    parser.add_argument("--teacher", choices=("dlib",), default=None, help="base: distil dlib")
+    parser.add_argument("--distill-weight", type=float, default=None)
+    parser.add_argument("--relational-weight", type=float, default=None)
+    parser.add_argument("--teacher-centres", action="store_true", default=None)
+    parser.add_argument(
+        "--fraction", type=float, default=1.0, help="base: train on this share of the images"
+    )
     parser.add_argument("--base-name", default="improved")
     parser.add_argument(
         "--base", default=None, help="eval: dlib, or a base .h5 (default: work/models/)"

@@ -31,7 +31,7 @@ _FACADE = {
     "resolve_fotos": "facetransfer.demo.sources",
     "load_attribute_data": "facetransfer.modeling.attributes",
     "train_attribute_model": "facetransfer.modeling.attributes",
-    "evaluate_attribute_model": "facetransfer.modeling.attributes",
+    "evaluate_attribute_model": "facetransfer.modeling.attribute_evaluation",
     "load_model_file": "facetransfer.modeling.checkpoints",
     "transfer": "facetransfer.modeling.transfer",
     "load_person_model": "facetransfer.modeling.predict",

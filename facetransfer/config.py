@@ -50,6 +50,11 @@ class Paths:
         return self.data / "cache"
 
 
+# The squared distance to the teacher's descriptor weighs this much beside the attribute loss.
+DISTILL_WEIGHT = 10.0
+TEACHERS = ("dlib",)  # a face network whose descriptor an attribute network can learn
+
+
 @dataclass(frozen=True)
 class Architecture:
     """How an attribute network is trained by default."""
@@ -62,6 +67,14 @@ class Architecture:
     precision: str  # "float32", "bfloat16", or "auto" (bfloat16 where the CPU has the units)
     augment: str | None  # None, "flip" or "light" (see data.pipeline.make_dataset)
     identity_weight: float  # weight of the additive-margin identity loss (0: none)
+    widths: tuple[int, ...] = ()  # the improved network's conv block widths
+    schedule: str = "constant"  # the learning rate: "constant", or "cosine" decay to 2% by the end
+    # Distillation from a teacher's face descriptor (`--teacher dlib`): the weight of the squared
+    # distance between the embedding and the teacher's descriptor, and of the batch's pairwise
+    # distances (relational), and whether the identity centres are the teacher's class means.
+    distill_weight: float = 0.0
+    relational_weight: float = 0.0
+    teacher_centres: bool = False
 
 
 ARCHITECTURES = {
@@ -76,10 +89,11 @@ ARCHITECTURES = {
         augment=None,
         identity_weight=0.0,
     ),
-    # 12 epochs: 43 minutes on the 13k-image sample on a 2-core Xeon (BENCHMARKS.md). float32:
-    # bfloat16's effect on accuracy is not measured yet, so it stays opt-in.
+    # 112 px and widths 32..256: scores a face ~5x faster than dlib's ResNet in batches and trains
+    # at ~115 images/s on a 2-core AMD EPYC (the earlier 128 px, 64..256 network: ~1.5x and ~50;
+    # BENCHMARKS.md, section 3). float32: bfloat16's effect on accuracy is not measured yet.
     "improved": Architecture(
-        image_size=128,
+        image_size=112,
         crop="face",
         epochs=12,
         batch_size=64,
@@ -87,6 +101,11 @@ ARCHITECTURES = {
         precision="float32",
         augment="flip",
         identity_weight=1.0,
+        widths=(32, 64, 128, 256),
+        schedule="cosine",
+        distill_weight=DISTILL_WEIGHT,
+        relational_weight=0.0,
+        teacher_centres=False,
     ),
 }
 SEED_CONFIGS = ("model1", "model2", "model3")  # the seed's compile configs (modeling.networks)

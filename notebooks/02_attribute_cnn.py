@@ -53,11 +53,8 @@ from IPython.display import display
 from facetransfer.config import Paths
 from facetransfer.data.celeba import load_celeba
 from facetransfer.demo.sources import resolve_celeba
-from facetransfer.modeling.attributes import (
-    evaluate_attribute_model,
-    load_attribute_data,
-    train_attribute_model,
-)
+from facetransfer.modeling.attribute_evaluation import evaluate_attribute_model
+from facetransfer.modeling.attributes import load_attribute_data, train_attribute_model
 from facetransfer.modeling.checkpoints import load_model_file
 from facetransfer.modeling.fit import run_dir
 from facetransfer.modeling.networks import SEED_CONFIGS, seed_cnn

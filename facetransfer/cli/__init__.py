@@ -133,6 +133,34 @@ def _train_parser(sub) -> None:
         f"{ARCHITECTURES['improved'].identity_weight}); used when identity_CelebA.txt is present",
     )
     p.add_argument(
+        "--teacher",
+        choices=config.TEACHERS,
+        default=None,
+        help="improved only: distil this face network into the embedding (dlib: its ResNet, "
+        "from the face_recognition_models package); its descriptors of every image are "
+        "computed once and cached",
+    )
+    p.add_argument(
+        "--distill-weight",
+        type=float,
+        default=None,
+        help="with --teacher: weight of the squared distance to the teacher's descriptor "
+        f"(default {ARCHITECTURES['improved'].distill_weight})",
+    )
+    p.add_argument(
+        "--relational-weight",
+        type=float,
+        default=None,
+        help="with --teacher: weight of matching the batch's pairwise distances "
+        f"(default {ARCHITECTURES['improved'].relational_weight})",
+    )
+    p.add_argument(
+        "--teacher-centres",
+        action="store_true",
+        default=None,
+        help="with --teacher: fix the identity centres at the teacher's class means",
+    )
+    p.add_argument(
         "--precision",
         choices=("float32", "auto", "bfloat16"),
         default=None,

@@ -62,20 +62,31 @@ def cmd_train_attributes(args) -> int:
     strategy = distribute.make_strategy(args.strategy)
     cluster = distribute.cluster_of(strategy)
 
+    from facetransfer.modeling.attribute_evaluation import evaluate_attribute_model
     from facetransfer.modeling.attributes import (
-        evaluate_attribute_model,
         load_attribute_data,
         train_attribute_model,
     )
-    from facetransfer.modeling.checkpoints import load_model_file
+    from facetransfer.modeling.bases import resolve_base
+    from facetransfer.modeling.checkpoints import load_model_file, model_metadata
     from facetransfer.modeling.fit import run_dir
 
     paths = _paths(args)
     arch = ARCHITECTURES[args.arch]
+    if args.teacher and args.arch != "improved":
+        print("--teacher needs --arch improved: the seed's network has no embedding to teach")
+        return 2
     size, crop = args.image_size or arch.image_size, args.crop or arch.crop
     _, celeba = _load_celeba(args, paths)
+    teacher = resolve_base(args.teacher, paths.models) if args.teacher else None
     data = load_attribute_data(
-        celeba, size, paths.cache, crop=crop, shard=cluster.shard, progress=cluster.is_chief
+        celeba,
+        size,
+        paths.cache,
+        crop=crop,
+        shard=cluster.shard,
+        progress=cluster.is_chief,
+        teacher=teacher,
     )
     print(
         f"images: {data.counts()} at {size}px, crop {crop}; {type(strategy).__name__} with "
@@ -96,6 +107,9 @@ def cmd_train_attributes(args) -> int:
         batch_size=args.batch_size,
         learning_rate=args.learning_rate,
         identity_weight=args.identity_weight,
+        distill_weight=args.distill_weight,
+        relational_weight=args.relational_weight,
+        teacher_centres=args.teacher_centres,
         precision=args.precision,
         strategy=strategy,
         seed=args.seed,
@@ -113,6 +127,11 @@ def cmd_train_attributes(args) -> int:
         "seconds": round(result.seconds, 1),
         **evaluation.summary,
     }
+    if data.teacher:
+        record = model_metadata(result.checkpoint)
+        summary["teacher"] = data.teacher["name"]
+        summary["teacher_cache_seconds"] = data.teacher["build_seconds"]
+        summary["distance_thresholds"] = record.get("distance_thresholds")
     print(json.dumps(summary))
     return 0
 

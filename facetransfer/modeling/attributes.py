@@ -1,6 +1,7 @@
-"""The attribute CNN on CelebA: cached arrays per split, one training function (any architecture,
-one device or a `tf.distribute` strategy, with the identity objective where identities are
-known), and the one evaluation beside the majority-class baseline of the same split."""
+"""The attribute CNN on CelebA: cached arrays per split and one training function (any
+architecture, one device or a `tf.distribute` strategy, with the identity objective where
+identities are known and a teacher's descriptor to distil where one is given). Its evaluation is
+in `modeling.attribute_evaluation`."""
 
 from __future__ import annotations
 
@@ -12,17 +13,18 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import pandas as pd
 
 from facetransfer.config import ARCHITECTURES, DEFAULT_SEED_CONFIG
 from facetransfer.data.cache import build_cache
 from facetransfer.data.pipeline import shard_indices
 from facetransfer.modeling import distribute, networks
-from facetransfer.modeling.checkpoints import checkpoint_record
+from facetransfer.modeling.checkpoints import checkpoint_record, model_metadata
 from facetransfer.modeling.fit import FitResult, fit
 from facetransfer.modeling.precision import precision_scope
+from facetransfer.modeling.student import calibrate_student, teacher_class_means
+from facetransfer.modeling.teacher import teacher_descriptors
 from facetransfer.report import evaluate
-from facetransfer.report.tensorboard_logs import SamplePredictions, log_results
+from facetransfer.report.tensorboard_logs import SamplePredictions
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +41,12 @@ class AttributeData:
     identities: dict[str, np.ndarray] | None = None
     # (num_shards, index) when the training split holds one worker's shard only
     shard: tuple[int, int] | None = None
+    # split -> the image files behind each row, and each row's CelebA identity (-1: unknown)
+    paths: dict[str, list[str]] | None = None
+    people: dict[str, np.ndarray] | None = None
+    # train/validation -> (n, dim) the teacher's descriptor of each row (distillation)
+    descriptors: dict[str, np.ndarray] | None = None
+    teacher: dict | None = None  # which teacher, its cache files and build times
 
     @property
     def n_identities(self) -> int:
@@ -65,6 +73,8 @@ def load_attribute_data(
     exclude_identities=(),
     min_identity_images: int = 2,
     shard: tuple[int, int] | None = None,
+    teacher=None,
+    fraction: float = 1.0,
 ) -> AttributeData:
     """Decode and resize every split once (cached), keeping labels aligned with the images read.
 
@@ -73,16 +83,24 @@ def load_attribute_data(
     `exclude_identities` are left out entirely (the recognition benchmark's evaluation people).
     `shard` (num_shards, index): the training split keeps only that share of its rows, so each
     worker of a multi-worker run decodes and caches only its own; validation and test stay whole.
+    `fraction` < 1 keeps that share of the training rows (a random draw; the scaling benchmark).
+    `teacher` (a base file, e.g. models/dlib.h5): the teacher's descriptor of every training and
+    validation image, cached beside the image cache (`modeling.teacher`).
     """
-    images, labels, ids, skipped = {}, {}, {}, []
+    images, labels, ids, skipped, paths = {}, {}, {}, [], {}
     excluded = set(exclude_identities)
     for split in ("train", "validation", "test"):
         frame = celeba.split(split)
         if excluded and celeba.identity is not None:
             frame = frame[~celeba.identity.loc[frame.index].isin(excluded).to_numpy()]
+        if split == "train" and fraction < 1.0:
+            keep = np.random.default_rng(0).permutation(len(frame))[: round(fraction * len(frame))]
+            frame = frame.iloc[np.sort(keep)]
         if split == "train" and shard is not None:
             frame = frame.iloc[shard_indices(len(frame), shard)]
-        cache = build_cache(celeba.paths(frame.index), size, cache_dir, crop, progress=progress)
+        files = celeba.paths(frame.index)
+        cache = build_cache(files, size, cache_dir, crop, progress=progress)
+        paths[split] = [str(f) for f, ok in zip(files, cache.ok, strict=True) if ok]
         images[split] = cache.images
         labels[split] = frame.to_numpy(dtype=np.uint8)[cache.ok]
         if celeba.identity is not None:
@@ -96,9 +114,24 @@ def load_attribute_data(
         crop=crop,
         skipped=skipped,
         shard=shard,
+        paths=paths,
     )
     if ids:
         data.identities = identity_classes(ids, min_identity_images)
+        data.people = ids
+    if teacher is not None:
+        built = {
+            split: teacher_descriptors(paths[split], teacher, cache_dir, progress=progress)
+            for split in ("train", "validation")
+        }
+        data.descriptors = {split: b.values for split, b in built.items()}
+        data.teacher = {
+            "name": model_metadata(teacher).get("arch", Path(teacher).stem),
+            "base": str(teacher),
+            "images": {split: len(b.values) for split, b in built.items()},
+            "build_seconds": round(sum(b.seconds for b in built.values()), 1),
+            "cache": [b.path.name for b in built.values()],
+        }
     return data
 
 
@@ -144,6 +177,9 @@ def train_attribute_model(
     batch_size: int | None = None,
     learning_rate: float | None = None,
     identity_weight: float | None = None,
+    distill_weight: float | None = None,
+    relational_weight: float | None = None,
+    teacher_centres: bool | None = None,
     augment: str | None = "default",
     precision: str | None = None,
     strategy=None,
@@ -163,6 +199,14 @@ def train_attribute_model(
     attribute network alone, embedding included. `precision` "auto" computes in bfloat16 where
     the CPU has bfloat16 units; checkpoints are float32.
 
+    When `data` carries a teacher's descriptors (`load_attribute_data(..., teacher=...)`), the
+    improved network is a student: its embedding learns the teacher's descriptor of each face
+    (`distill_weight` on the squared distance, `relational_weight` on the batch's pairwise
+    distances; a mirrored view keeps its source's descriptor), `teacher_centres` fixes the
+    identity centres at the teacher's class means, the best epoch is the one closest to the
+    teacher on validation, and the sidecar gets distance thresholds calibrated on validation
+    faces (CelebA keeps its validation people out of train), as dlib's base has.
+
     `strategy`: a `tf.distribute` strategy (see `modeling.distribute.make_strategy`), None for
     one device. The model is built in its scope and fed per-replica batches of the global
     `batch_size`; under a multi-worker strategy `data` should hold this worker's shard
@@ -177,25 +221,58 @@ def train_attribute_model(
     batch_size = batch_size or defaults.batch_size
     learning_rate = defaults.learning_rate if learning_rate is None else learning_rate
     identity_weight = defaults.identity_weight if identity_weight is None else identity_weight
+    distill_weight = defaults.distill_weight if distill_weight is None else distill_weight
+    relational_weight = (
+        defaults.relational_weight if relational_weight is None else relational_weight
+    )
+    teacher_centres = defaults.teacher_centres if teacher_centres is None else teacher_centres
     augment = defaults.augment if augment == "default" else augment
     strategy = strategy or distribute.make_strategy("none")
     cluster = distribute.cluster_of(strategy)
 
     keras.utils.set_random_seed(seed)  # MultiWorkerMirrored also copies worker 0's initial weights
     use_identity = arch == "improved" and identity_weight > 0 and data.n_identities > 1
+    distilling = arch == "improved" and data.descriptors is not None
+    if not distilling:
+        distill_weight = relational_weight = 0.0
+    if not (distilling and use_identity):
+        teacher_centres = False
+    if distilling and distill_weight <= 0 and relational_weight <= 0:
+        raise ValueError("a teacher was given but both distillation weights are 0")
+    teacher_dim = data.descriptors["train"].shape[1] if distilling else 0
+    rate = learning_rate
+    if defaults.schedule == "cosine" and learning_rate is not None:
+        steps = -(-len(data.labels["train"]) // batch_size) * epochs
+        rate = keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=0.02)
     with strategy.scope(), precision_scope(precision or defaults.precision) as policy:
-        model = networks.build_attribute_model(arch, data.size, config, learning_rate)
+        model = networks.build_attribute_model(
+            arch, data.size, config, rate, widths=defaults.widths or (32, 64, 128, 256)
+        )
         trainer = model
-        if use_identity:
-            trainer = networks.with_identity_head(
-                model, data.n_identities, identity_weight, learning_rate
+        if use_identity or distilling:
+            trainer = networks.with_training_heads(
+                model,
+                n_identities=data.n_identities if use_identity else 0,
+                identity_weight=identity_weight,
+                teacher_dim=teacher_dim,
+                distill_weight=distill_weight,
+                relational_weight=relational_weight,
+                centres=(
+                    teacher_class_means(
+                        data.identities["train"], data.descriptors["train"], data.n_identities
+                    )
+                    if teacher_centres
+                    else None
+                ),
+                learning_rate=rate,
             )
+    targets = [name for name in trainer.output_names if name != "attribute_logits"]
     train_ds, val_ds = _datasets(
         data,
         strategy=strategy,
         cluster=cluster,
         batch_size=batch_size,
-        identity=use_identity,
+        targets=targets,
         shuffle=shuffle,
         seed=seed,
         augment=augment,
@@ -208,13 +285,25 @@ def train_attribute_model(
         **checkpoint_metadata(data, arch, config, seed),
         "identity_classes": data.n_identities if use_identity else 0,
         "identity_weight": identity_weight if use_identity else 0.0,
+        "teacher": data.teacher if distilling else None,
+        "distill_weight": distill_weight,
+        "relational_weight": relational_weight,
+        "teacher_centres": teacher_centres,
+        "widths": list(defaults.widths) if arch == "improved" else None,
+        "learning_rate": learning_rate,
+        "schedule": defaults.schedule,
         "replicas": strategy.num_replicas_in_sync,
         "workers": cluster.num_workers,
         "batch_size": batch_size,
         "augment": augment or "none",
         "precision": policy,
     }
-    monitor = "val_attribute_logits_binary_accuracy" if use_identity else "val_binary_accuracy"
+    monitor, mode = "val_binary_accuracy", "max"
+    if targets:
+        monitor = "val_attribute_logits_binary_accuracy"
+    if distilling:  # the student is chosen for recognition: its closeness to the teacher
+        monitor = "val_descriptor_loss" if distill_weight > 0 else "val_relations_loss"
+        mode = "min"
     callbacks = []
     if sample_images and cluster.is_chief and len(data.images["validation"]):
         callbacks.append(
@@ -234,13 +323,20 @@ def train_attribute_model(
             checkpoint=checkpoint,
             logs_dir=logs,
             monitor=monitor,
-            mode="max",
+            mode=mode,
             resume=resume,
             verbose=verbose,
             save_model=model,
             metadata=metadata,
             extra_callbacks=callbacks,
         )
+    if distilling and cluster.is_chief and result.checkpoint.exists():
+        if data.people is None:
+            log.warning("no identities: the student's distances are not calibrated")
+        else:
+            calibrate_student(
+                result.checkpoint, data.images["validation"], data.people["validation"]
+            )
     if not cluster.is_chief:
         shutil.rmtree(checkpoint.parent, ignore_errors=True)
         with contextlib.suppress(OSError):  # the last worker out removes the empty folder
@@ -253,24 +349,36 @@ def train_attribute_model(
 
 
 def _datasets(
-    data: AttributeData, *, strategy, cluster, batch_size, identity, shuffle, seed, augment
+    data: AttributeData, *, strategy, cluster, batch_size, targets, shuffle, seed, augment
 ):
     """Training and validation pipelines for `strategy`: every worker takes the same number of
-    steps (even where one skipped a file another read); with the identity objective each image
-    carries both targets, the 40 attributes and its identity class (-1: not learned)."""
+    steps (even where one skipped a file another read). Each image carries its 40 attributes and
+    whatever `targets` asks ("identity": its class, -1 where it is not learned; "descriptor" and
+    "relations": the teacher's descriptor) in one label array, split per output batch by batch;
+    a mirrored view keeps the descriptor of its source image."""
     n = len(data.names)
+    teacher = bool({"descriptor", "relations"} & set(targets))
 
     def arrays(split):
-        labels = data.labels[split]
-        if identity:
-            labels = np.concatenate([labels, data.identities[split][:, None]], axis=1)
+        columns = [data.labels[split]]
+        if "identity" in targets:
+            columns.append(data.identities[split][:, None])
+        if teacher:
+            columns.append(data.descriptors[split])
+        labels = np.concatenate(columns, axis=1, dtype=np.float32)
         keep = distribute.equal_share(len(labels), strategy, cluster)
         return data.images[split][:keep], labels[:keep]
 
     def split_targets(x, y):
-        return x, {"attribute_logits": y[:, :n], "identity": y[:, n:]}
+        out, column = {"attribute_logits": y[:, :n]}, n
+        if "identity" in targets:
+            out["identity"], column = y[:, column : column + 1], column + 1
+        for name in ("descriptor", "relations"):
+            if name in targets:
+                out[name] = y[:, column:]
+        return x, out
 
-    targets = split_targets if identity else None
+    map_targets = split_targets if targets else None
     train_images, train_labels = arrays("train")
     train_ds = distribute.distributed_arrays(
         strategy,
@@ -281,75 +389,13 @@ def _datasets(
         seed=seed + cluster.index,
         augment=augment,
         sharded_already=data.shard is not None,
-        map_targets=targets,
+        map_targets=map_targets,
     )
     val_images, val_labels = arrays("validation")
     val_ds = distribute.distributed_arrays(
-        strategy, val_images, val_labels, batch_size, map_targets=targets
+        strategy, val_images, val_labels, batch_size, map_targets=map_targets
     )
     return train_ds, val_ds
-
-
-@dataclass
-class AttributeEvaluation:
-    """An attribute model on one split: per-attribute reports at 0.5 and at thresholds tuned on
-    validation for balanced accuracy, and their means under distinct names."""
-
-    report: pd.DataFrame  # at a 0.5 threshold
-    tuned_report: pd.DataFrame  # at the validation-tuned thresholds
-    thresholds: np.ndarray
-    summary: dict
-
-
-def evaluate_attribute_model(
-    model, data: AttributeData, split: str = "test", *, run_dir=None, step: int = 0
-) -> AttributeEvaluation:
-    """The one evaluation of an attribute model, for the CLI, notebook 02 and the benchmarks:
-    accuracy and balanced accuracy beside the majority baseline learned on train, at 0.5 and at
-    thresholds tuned on validation. With `run_dir`, the summary joins that TensorBoard run's
-    HParams row (`final/test_...`) and eight faces of `split` with the model's answers go to its
-    Images tab."""
-    report = attribute_report(model, data, split)
-    thresholds = tuned_thresholds(model, data)
-    tuned = attribute_report(model, data, split, thresholds)
-    at_half, at_tuned = evaluate.summarize_attributes(report), evaluate.summarize_attributes(tuned)
-    summary = {
-        "mean_accuracy": at_half["mean_accuracy"],
-        "mean_majority_accuracy": at_half["mean_majority_accuracy"],
-        "n_better_than_majority": at_half["n_better_than_majority"],
-        "mean_balanced_accuracy_at_0.5": at_half["mean_balanced_accuracy"],
-        "mean_balanced_accuracy_tuned": at_tuned["mean_balanced_accuracy"],
-        "mean_accuracy_tuned": at_tuned["mean_accuracy"],
-    }
-    if run_dir is not None:
-        log_results(
-            run_dir,
-            summary,
-            model,
-            data.images[split][:8],
-            labels=data.labels[split][:8],
-            step=step,
-            names=data.names,
-            prefix=f"{split}_",
-        )
-    return AttributeEvaluation(report, tuned, thresholds, summary)
-
-
-def attribute_report(
-    model, data: AttributeData, split: str = "test", thresholds: np.ndarray | None = None
-) -> pd.DataFrame:
-    """Per-attribute accuracy and balanced accuracy of `model` on `split`, beside the majority
-    baseline learned on train and scored on the same split."""
-    probs = networks.attribute_probabilities(model, np.asarray(data.images[split]))
-    return evaluate.attribute_report(
-        data.labels[split], probs, data.names, data.majority, thresholds=thresholds
-    )
-
-
-def tuned_thresholds(model, data: AttributeData) -> np.ndarray:
-    """Per-attribute thresholds chosen on validation for balanced accuracy."""
-    probs = networks.attribute_probabilities(model, np.asarray(data.images["validation"]))
-    return evaluate.choose_attribute_thresholds(data.labels["validation"], probs)
 
 
 def best_checkpoint(models_dir, arch: str | None = "seed") -> Path:

@@ -167,14 +167,18 @@ def compile_improved(model, learning_rate: float = 2e-3):
 
 
 def build_attribute_model(
-    arch: str, image_size: int, config: str = "model2", learning_rate: float | None = None
+    arch: str,
+    image_size: int,
+    config: str = "model2",
+    learning_rate: float | None = None,
+    widths=(32, 64, 128, 256),
 ):
     """The attribute network of `arch` ("seed" or "improved"), compiled."""
     if arch == "seed":
         return compile_seed(seed_cnn(image_size, name=f"seed_{config}"), config, learning_rate)
     if arch == "improved":
         lr = 2e-3 if learning_rate is None else learning_rate
-        return compile_improved(improved_cnn(image_size), lr)
+        return compile_improved(improved_cnn(image_size, widths=tuple(widths)), lr)
     raise ValueError(f"unknown architecture {arch!r}: expected 'seed' or 'improved'")
 
 
@@ -301,32 +305,89 @@ class AdditiveMarginLoss(keras.losses.Loss):
         return {**super().get_config(), "margin": self.margin, "scale": self.scale}
 
 
-def with_identity_head(
+@keras.saving.register_keras_serializable(package="facetransfer")
+class DescriptorDistance(keras.losses.Loss):
+    """Distillation: the squared Euclidean distance between the student's embedding and the
+    teacher's descriptor of the same face, so the student's distances are the teacher's (and so
+    are its thresholds, before any calibration)."""
+
+    def __init__(self, name="descriptor_distance", **kw):
+        super().__init__(name=name, **kw)
+
+    def call(self, y_true, y_pred):
+        return keras.ops.sum(keras.ops.square(y_pred - keras.ops.cast(y_true, y_pred.dtype)), -1)
+
+
+@keras.saving.register_keras_serializable(package="facetransfer")
+class RelationalDistance(keras.losses.Loss):
+    """Relational distillation (Park et al., 2019): each face's distances to the other faces of
+    the batch should be the teacher's, whatever the student's own coordinates."""
+
+    def __init__(self, name="relational_distance", **kw):
+        super().__init__(name=name, **kw)
+
+    def call(self, y_true, y_pred):
+        ops = keras.ops
+        teacher = ops.cast(y_true, y_pred.dtype)
+
+        def distances(x):
+            squared = ops.sum(ops.square(x), -1)
+            d2 = squared[:, None] + squared[None, :] - 2.0 * ops.matmul(x, ops.transpose(x))
+            return ops.sqrt(ops.maximum(d2, 1e-12))
+
+        return ops.mean(ops.square(distances(y_pred) - distances(teacher)), -1)
+
+
+def with_training_heads(
     model,
-    n_identities: int,
-    identity_weight: float = 1.0,
-    learning_rate: float = 2e-3,
     *,
+    n_identities: int = 0,
+    identity_weight: float = 1.0,
+    teacher_dim: int = 0,
+    distill_weight: float = 0.0,
+    relational_weight: float = 0.0,
+    centres: np.ndarray | None = None,
+    learning_rate: float = 2e-3,
     margin: float = 0.35,
     scale: float = 30.0,
 ):
-    """A training model sharing every layer of the improved `model`: its 40 attribute logits and
-    the cosine similarities of its embedding to `n_identities` identity centres. Saving `model`
-    at any time saves the shared weights without the identity head."""
+    """A training model sharing every layer of the improved `model`: its 40 attribute logits,
+    and where asked the cosine similarities of its embedding to `n_identities` identity centres
+    (CosFace) and the embedding itself against a teacher's `teacher_dim`-d descriptor
+    (`distill_weight`: squared distance; `relational_weight`: the batch's pairwise distances).
+    `centres` (embedding_dim, n_identities): fixed identity centres, the teacher's class means
+    (as ProxylessKD does), instead of learned ones. Saving `model` at any time saves the shared
+    weights without these heads."""
     embedding = model.get_layer("embedding").output
-    cosine = CosineClassifier(n_identities, name="identity")(embedding)
-    trainer = keras.Model(
-        model.inputs[0],
-        {"attribute_logits": model.output, "identity": cosine},
-        name=f"{model.name}_with_identity",
-    )
+    outputs = {"attribute_logits": model.output}
+    losses = {"attribute_logits": keras.losses.BinaryCrossentropy(from_logits=True)}
+    weights = {"attribute_logits": 1.0}
+    if n_identities > 1 and identity_weight > 0:
+        classifier = CosineClassifier(n_identities, name="identity")
+        outputs["identity"] = classifier(embedding)
+        if centres is not None:
+            classifier.set_weights([np.asarray(centres, np.float32)])
+            classifier.trainable = False
+        losses["identity"] = AdditiveMarginLoss(margin, scale)
+        weights["identity"] = identity_weight
+    if teacher_dim and distill_weight > 0:
+        if embedding.shape[-1] != teacher_dim:
+            raise ValueError(
+                f"the embedding has {embedding.shape[-1]} numbers, the teacher's descriptor "
+                f"{teacher_dim}: build the student with embedding_dim={teacher_dim}"
+            )
+        outputs["descriptor"] = layers.Identity(name="descriptor")(embedding)
+        losses["descriptor"] = DescriptorDistance()
+        weights["descriptor"] = distill_weight
+    if teacher_dim and relational_weight > 0:
+        outputs["relations"] = layers.Identity(name="relations")(embedding)
+        losses["relations"] = RelationalDistance()
+        weights["relations"] = relational_weight
+    trainer = keras.Model(model.inputs[0], outputs, name=f"{model.name}_training")
     trainer.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
-        loss={
-            "attribute_logits": keras.losses.BinaryCrossentropy(from_logits=True),
-            "identity": AdditiveMarginLoss(margin, scale),
-        },
-        loss_weights={"attribute_logits": 1.0, "identity": identity_weight},
+        loss=losses,
+        loss_weights=weights,
         metrics={
             "attribute_logits": [
                 keras.metrics.BinaryAccuracy(name="binary_accuracy", threshold=0.0)

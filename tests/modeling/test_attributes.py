@@ -7,7 +7,7 @@ import json
 import numpy as np
 
 from facetransfer.data.celeba import load_celeba
-from facetransfer.modeling import attributes
+from facetransfer.modeling import attribute_evaluation, attributes
 
 
 def test_identity_classes_number_repeated_training_people_only():
@@ -51,7 +51,7 @@ def test_improved_training_with_identities_saves_a_plain_attribute_model(tiny_ce
     assert record["identity_classes"] == data.n_identities
     assert record["crop"] == "face" and record["image_size"] == 32
     assert attributes.best_checkpoint(tmp_path / "models", arch="improved") == result.checkpoint
-    report = attributes.attribute_report(
+    report = attribute_evaluation.attribute_report(
         __import__("keras").models.load_model(result.checkpoint, compile=False), data
     )
     assert len(report) == 40

@@ -92,7 +92,7 @@ def test_additive_margin_loss_ignores_unknown_identities_and_rewards_the_margin(
 
 def test_identity_head_trains_and_the_saved_base_has_no_identity_layer(tmp_path):
     base = networks.improved_cnn(64)
-    trainer = networks.with_identity_head(base, n_identities=4)
+    trainer = networks.with_training_heads(base, n_identities=4)
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (16, 64, 64, 3), dtype=np.uint8)
     targets = {

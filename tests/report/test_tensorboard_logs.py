@@ -186,7 +186,7 @@ def test_sample_grid_is_an_rgb_batch_of_one(tmp_path):
 def test_a_model_trained_with_an_identity_head_is_described_and_sampled(tmp_path):
     keras.utils.set_random_seed(0)
     base = networks.improved_cnn(32, n_outputs=3, widths=(8,), embedding_dim=8)
-    trainer = networks.with_identity_head(base, n_identities=5)
+    trainer = networks.with_training_heads(base, n_identities=5)
     hparams = tensorboard_logs.run_hparams(trainer, {"arch": "improved"}, 2)
     assert hparams["loss"].startswith("attribute_logits: binary_crossentropy (from logits) + ")
     faces = np.random.default_rng(3).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
@@ -225,7 +225,7 @@ def test_fit_with_an_identity_head_logs_the_plain_tags(tmp_path):
     }
     train = tf.data.Dataset.from_tensor_slices((x, targets)).batch(8)
     base = networks.improved_cnn(32, n_outputs=3, widths=(8,), embedding_dim=8)
-    trainer = networks.with_identity_head(base, 4)
+    trainer = networks.with_training_heads(base, n_identities=4)
     run = tmp_path / "improved-run"
     result = fit.fit(
         trainer,

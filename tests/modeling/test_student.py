@@ -1,0 +1,151 @@
+"""Distillation on tiny drawn data: the teacher's cache, the losses, the student's training and
+its calibrated sidecar."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from facetransfer.data.celeba import load_celeba
+from facetransfer.modeling import attributes, calibrate, networks, student, teacher
+from facetransfer.modeling.checkpoints import save_with_sidecar
+
+
+@pytest.fixture(scope="module")
+def tiny_teacher(tmp_path_factory):
+    """A stand-in face network on dlib's 150x150 chip: global pooling and a 128-d projection."""
+    inputs = keras.Input((150, 150, 3))
+    x = keras.layers.Rescaling(1 / 255)(inputs)
+    x = keras.layers.AveragePooling2D(10)(x)
+    x = keras.layers.Flatten()(x)
+    outputs = keras.layers.Dense(128, name="embedding")(x)
+    path = tmp_path_factory.mktemp("teacher") / "tiny.h5"
+    save_with_sidecar(keras.Model(inputs, outputs), path, {"arch": "tiny", "geometry": "dlib_chip"})
+    return path
+
+
+def test_teacher_chip_puts_celeba_landmarks_where_the_teacher_wants_them(tiny_celeba):
+    files = load_celeba(tiny_celeba).paths(load_celeba(tiny_celeba).attributes.index[:1])
+    chip = teacher.teacher_chip(files[0], "dlib_chip")
+    assert chip.shape == (150, 150, 3) and chip.dtype == np.uint8
+
+
+def test_teacher_descriptors_are_cached_and_rebuilt_when_a_file_changes(
+    tiny_celeba, tiny_teacher, tmp_path
+):
+    celeba = load_celeba(tiny_celeba)
+    files = [tmp_path / f.name for f in celeba.paths(celeba.attributes.index[:6])]
+    for source, copy in zip(celeba.paths(celeba.attributes.index[:6]), files, strict=True):
+        copy.write_bytes(source.read_bytes())
+    first = teacher.teacher_descriptors(files, tiny_teacher, tmp_path / "cache", progress=False)
+    assert first.values.shape == (6, 128) and first.seconds > 0 and first.rate > 0
+    again = teacher.teacher_descriptors(files, tiny_teacher, tmp_path / "cache", progress=False)
+    assert again.seconds == 0 and again.path == first.path
+    np.testing.assert_array_equal(again.values, first.values)
+    # the rows are the files' own: descriptors of a reordered list follow the files
+    reordered = teacher.teacher_descriptors(
+        files[::-1], tiny_teacher, tmp_path / "cache", progress=False
+    )
+    np.testing.assert_allclose(reordered.values, first.values[::-1], atol=1e-5)
+    os.utime(files[0], ns=(1, 1))  # a changed input: a new cache
+    changed = teacher.teacher_descriptors(files, tiny_teacher, tmp_path / "cache", progress=False)
+    assert changed.path != first.path and changed.seconds > 0
+    assert not list((tmp_path / "cache").glob("*.partial*"))
+
+
+def test_descriptor_distance_is_the_squared_euclidean_distance():
+    student_out = np.array([[0.0, 0.0], [1.0, 1.0]], np.float32)
+    teacher_out = np.array([[3.0, 4.0], [1.0, 1.0]], np.float32)
+    loss = networks.DescriptorDistance(reduction=None)(teacher_out, student_out)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(loss), [25.0, 0.0])
+
+
+def test_relational_distance_ignores_where_the_student_puts_the_batch(rng):
+    teacher_out = rng.normal(size=(8, 4)).astype("float32")
+    rotation, _ = np.linalg.qr(rng.normal(size=(4, 4)))
+    moved = (teacher_out @ rotation + 3.0).astype("float32")  # same pairwise distances
+    loss = networks.RelationalDistance()
+    assert float(loss(teacher_out, moved)) < 1e-4
+    assert float(loss(teacher_out, teacher_out * 2.0)) > 0.1
+
+
+def test_calibrated_distance_lets_the_asked_share_of_strangers_through(rng):
+    identities = np.repeat(np.arange(40), 5)
+    centres = rng.normal(size=(40, 16)) * 3
+    vectors = centres[identities] + rng.normal(size=(200, 16))
+    result = calibrate.calibrate_distances(vectors, identities, rates=(0.01,))
+    distances, same = calibrate.pair_distances(vectors, identities)
+    threshold = result["distance_thresholds"]["0.01"]
+    assert (distances[~same] < threshold).mean() == pytest.approx(0.01, abs=0.002)
+    assert result["same_person_accepted"]["0.01"] > 0.9
+    with pytest.raises(ValueError, match="cannot set a threshold"):
+        calibrate.calibrate_distances(vectors[:10], identities[:10], rates=(0.001,))
+
+
+def test_teacher_class_means_are_unit_centres_of_each_identity():
+    classes = np.array([0, 0, 1, -1])
+    descriptors = np.array([[2.0, 0.0], [4.0, 0.0], [0.0, 5.0], [9.0, 9.0]])
+    centres = student.teacher_class_means(classes, descriptors, 2)
+    np.testing.assert_allclose(centres, [[1.0, 0.0], [0.0, 1.0]])
+
+
+@pytest.mark.parametrize("centres", [False, True])
+def test_student_learns_the_teacher_and_saves_a_plain_calibrated_model(
+    tiny_celeba, tiny_teacher, tmp_path, centres
+):
+    celeba = load_celeba(tiny_celeba)
+    data = attributes.load_attribute_data(
+        celeba, 32, tmp_path / "cache", crop="face", progress=False, teacher=tiny_teacher
+    )
+    assert data.descriptors["train"].shape == (len(data.labels["train"]), 128)
+    assert data.teacher["name"] == "tiny" and data.teacher["images"]["train"] > 0
+    _, result = attributes.train_attribute_model(
+        data,
+        arch="improved",
+        epochs=3,
+        models_dir=tmp_path / "models",
+        logs_dir=tmp_path / "logs",
+        batch_size=16,
+        relational_weight=1.0,
+        teacher_centres=centres,
+        verbose=0,
+    )
+    history = result.history
+    assert history["descriptor_loss"][-1] < history["descriptor_loss"][0]
+    assert "relations_loss" in history and "identity_loss" in history
+    record = json.loads((tmp_path / "models" / "improved.json").read_text())
+    assert record["monitor"] == "val_descriptor_loss"
+    assert record["teacher"]["name"] == "tiny" and record["teacher_centres"] is centres
+    # the drawn validation split is too few people to calibrate on: no thresholds, no crash
+    assert "distance_thresholds" not in record
+    # plain Keras, no custom objects: the training heads are not in the file
+    loaded = keras.models.load_model(result.checkpoint, compile=False)
+    assert {"identity", "descriptor", "relations"}.isdisjoint(layer.name for layer in loaded.layers)
+    assert loaded.get_layer("embedding").output.shape[-1] == 128
+
+
+def test_a_teacher_with_both_weights_zero_is_refused(tiny_celeba, tiny_teacher, tmp_path):
+    data = attributes.load_attribute_data(
+        load_celeba(tiny_celeba), 32, tmp_path, crop="face", progress=False, teacher=tiny_teacher
+    )
+    with pytest.raises(ValueError, match="distillation weights are 0"):
+        attributes.train_attribute_model(
+            data, arch="improved", models_dir=tmp_path, logs_dir=tmp_path, distill_weight=0.0
+        )
+
+
+def test_calibrated_thresholds_join_the_students_sidecar(tmp_path, rng):
+    model = networks.improved_cnn(32, widths=(8,))
+    path = tmp_path / "improved.h5"
+    save_with_sidecar(model, path, {"arch": "improved", "monitor": "val_descriptor_loss"})
+    images = rng.integers(0, 256, (60, 32, 32, 3), dtype=np.uint8)
+    result = student.calibrate_student(path, images, np.repeat(np.arange(20), 3))
+    record = json.loads(path.with_suffix(".json").read_text())
+    assert record["monitor"] == "val_descriptor_loss"  # what was there stays
+    assert record["distance_thresholds"] == result["distance_thresholds"]
+    assert record["calibration"]["pairs_different"] == 60 * 59 // 2 - 20 * 3
+    assert record["embedding_dim"] == 128
