@@ -384,13 +384,14 @@ def _composite_on_white(rgba: Image.Image) -> np.ndarray:
 def _high_depth_to_uint8(values: np.ndarray, mode: str) -> np.ndarray:
     """Scale a 16-bit (or 32-bit / float) greyscale image to 0..255.
 
-    'I;16*' modes are 0..65535 by definition. PIL also opens 16-bit PNGs as mode 'I' (32-bit),
-    so for 'I' the range is judged from the values: 8-bit range kept, 16-bit range scaled by 257.
+    16-bit PNGs open as 'I;16' or 'I' (32-bit). Their range is judged from the values: samples
+    all within 0..255 are kept as they are (Pillow's own `convert("I;16")` and some converters
+    write 8-bit values into 16-bit files, which divided by 257 would be a black picture), any
+    larger sample means the 16-bit range, scaled by 257. A truly 16-bit picture that dark (at
+    most 0.4% of full scale everywhere) is brightened: no photo of a face is.
     """
     values = values.astype(np.float64)
-    if mode.startswith("I;16"):
-        scaled = values / 257.0
-    elif mode == "F":
+    if mode == "F":
         scaled = values * 255.0 if values.max(initial=0.0) <= 1.0 else values
     elif values.max(initial=0.0) <= 255 and values.min(initial=0.0) >= 0:
         scaled = values

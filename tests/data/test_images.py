@@ -182,6 +182,15 @@ def test_16_bit_png_is_scaled_not_clipped(tmp_path):
     assert out[0, 16, 0] == pytest.approx(expected[0, 16], abs=1)  # mid-grey, not saturated
 
 
+def test_16_bit_png_holding_8_bit_values_is_read_as_those_values(tmp_path):
+    grey = np.tile(np.arange(0, 256, 8, dtype=np.uint8), (20, 1))
+    Image.fromarray(grey).convert("I;16").save(tmp_path / "converted.png")  # Pillow's own way
+    assert Image.open(tmp_path / "converted.png").mode.startswith("I")
+    out = read_rgb(tmp_path / "converted.png")
+    np.testing.assert_array_equal(out[:, :, 0], grey)  # not divided by 257 into black
+    assert out.mean() > 100
+
+
 # Stored pixels for each EXIF orientation, from the EXIF spec: the transform a viewer must undo.
 STORED_FOR_ORIENTATION = {
     1: lambda up: up,
