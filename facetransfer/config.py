@@ -147,6 +147,9 @@ STRANGERS = 1000  # CelebA faces of other people a threshold is chosen on (1%: t
 DLIB_DISTANCE_THRESHOLDS = {0.01: 0.6401, 0.001: 0.5746}
 MIN_FACE_CONFIDENCE = 0.9  # MTCNN's score for a detection to count as a face
 
+# The file the drawn default data's generator writes last into its CelebA-layout folder: a base
+# trained on a folder holding it learned from drawn faces only (and says so in its sidecar).
+DRAWN_CELEBA_MARKER = "synthetic_celeba.json"
 # The drawn default data: identities x images each.
 SYNTHETIC_SIZES = {"tiny": (24, 10), "default": (60, 20)}
 

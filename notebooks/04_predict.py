@@ -21,12 +21,16 @@
 # beside the model. A PNG per photo with labelled boxes goes to `reports/predictions/`.
 #
 # The same thing from a shell: `facetransfer predict --model models/paco.h5 PHOTOS... --json`.
+# At the end, the frames of a video are labelled the same way (and a webcam's, in the last cell).
 
 # %% tags=["parameters"]
 person = "paco"
 model_path = None          # None: models/<person>.h5
 photos = None              # a folder or file of photos; None: the test photos of notebook 03's split
 limit = 24                 # at most this many photos
+video = None               # a video file to label; None: a short clip made from the photos above
+every = 5                  # label every n-th frame of the video
+video_frames = 12          # at most this many labelled frames
 data_dir = None
 models_dir = None
 logs_dir = None
@@ -40,7 +44,13 @@ from IPython.display import display
 
 from facetransfer.config import Paths
 from facetransfer.data.images import list_images, read_rgb
-from facetransfer.modeling.predict import PredictionCounts, load_person_model, predict_photo
+from facetransfer.data.video import read_frames, write_video
+from facetransfer.modeling.predict import (
+    PredictionCounts,
+    decision,
+    load_person_model,
+    predict_image,
+)
 from facetransfer.progress import progress_bar, setup_logging
 from facetransfer.report import plots
 from facetransfer.report.annotate import annotate_photo
@@ -64,7 +74,7 @@ print(len(chosen), "photos")
 
 # %%
 counts = PredictionCounts(recogniser.person)
-results = [predict_photo(recogniser, p) for p in progress_bar(chosen, desc="predicting")]
+results = [predict_image(recogniser, p) for p in progress_bar(chosen, desc="predicting")]
 table = pd.DataFrame({
     "photo": [Path(r["path"]).name for r in results],
     "faces": [len(r["faces"]) for r in results],
@@ -76,10 +86,57 @@ print(counts)
 
 # %%
 out_dir = paths.reports / "predictions"
-pngs = [annotate_photo(r["path"], r, recogniser.person, out_dir) for r in results]
+pngs = [annotate_photo(r["path"], r, recogniser.person, out_dir / f"{Path(r['path']).stem}.png")
+        for r in results]
 shown = [p for p in pngs if p is not None][:12]
 if shown:
     fig = plots.image_grid([read_rgb(p) for p in shown],
                            [p.stem for p in shown], ncols=6, title="Annotated predictions")
     plots.save_figure(fig, figures / "04_predictions.png");
 print("annotated photos in", out_dir)
+
+# %% [markdown]
+# ## Frames of a video
+#
+# `predict_image` takes an RGB array wherever it takes a path: here, every `every`-th frame of a
+# video file (any format imageio reads through ffmpeg). Without a `video`, a short clip is made
+# from the photos above, each held for a few frames.
+
+# %%
+if video is None:
+    video = write_video([read_rgb(p) for p in chosen[:6]], paths.reports / "clip.mp4")
+labelled = []
+for number, frame in read_frames(video, every=every, limit=video_frames):
+    result = predict_image(recogniser, frame)
+    labelled.append((number, frame, result))
+frame_table = pd.DataFrame({
+    "frame": [n for n, _, _ in labelled],
+    "faces": [len(r["faces"]) for _, _, r in labelled],
+    "probability": [r["probability"] for _, _, r in labelled],
+    "decision": [decision(r, recogniser.person) for _, _, r in labelled],
+})
+display(frame_table)
+frame_pngs = [annotate_photo(frame, {**r, "path": f"frame {n}"}, recogniser.person,
+                             out_dir / "video" / f"frame_{n:05d}.png")
+              for n, frame, r in labelled]
+if frame_pngs:
+    fig = plots.image_grid([read_rgb(p) for p in frame_pngs[:12]],
+                           [p.stem for p in frame_pngs[:12]], ncols=6, title=f"{Path(video).name}")
+    plots.save_figure(fig, figures / "04_video_frames.png");
+
+# %% [markdown]
+# ## A webcam
+#
+# The same loop over a webcam's frames (not run here: a notebook server rarely has a camera).
+# OpenCV gives BGR frames, so they are turned RGB first:
+#
+# ```python
+# import cv2                                    # pip install opencv-python
+# camera = cv2.VideoCapture(0)
+# ok, frame = camera.read()
+# while ok:
+#     result = predict_image(recogniser, cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+#     print(result["is_person"], result["probability"])
+#     ok, frame = camera.read()
+# camera.release()
+# ```

@@ -5,6 +5,10 @@ facetransfer train-attributes   train the attribute CNN (seed or improved; one d
 facetransfer transfer           train a person model on a frozen base
 facetransfer predict            is this photo the person? one line per photo
 facetransfer export             SavedModel and TensorFlow Lite copies of a person model
+facetransfer enrol              enrol every person folder in a gallery (several people)
+facetransfer identify           name every face in photos from a gallery
+facetransfer verify             are the faces in two photos the same person?
+facetransfer cluster            group the faces of unlabelled photos by person
 
 Defaults come from `facetransfer.config` (print them with `python -m facetransfer.config`).
 """
@@ -24,6 +28,7 @@ from facetransfer.cli.commands import (
     cmd_train_attributes,
     cmd_transfer,
 )
+from facetransfer.cli.people import add_people_parsers, add_photo_options
 from facetransfer.config import ARCHITECTURES, HEADS
 from facetransfer.progress import setup_logging
 
@@ -249,14 +254,23 @@ def _predict_parser(sub) -> None:
     p = sub.add_parser("predict", help="score photos: path, probability, decision")
     _add_common(p)
     p.add_argument("photos", nargs="+", help="photo files or folders")
-    p.add_argument("--model", type=Path, required=True, help="person model from `transfer`")
-    p.add_argument("--json", action="store_true", help="one JSON object per photo")
     p.add_argument(
-        "--out-dir",
+        "--model",
         type=Path,
-        default=None,
-        help="write a PNG per photo with labelled face boxes here",
+        action="append",
+        required=True,
+        help="person model from `transfer`; repeat it to score every photo with each (for "
+        "naming several people, a gallery: `facetransfer enrol` and `identify`)",
     )
+    p.add_argument("--json", action="store_true", help="one JSON object per photo and model")
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="accept at this probability instead of the model's saved threshold",
+    )
+    p.add_argument("--csv", type=Path, default=None, help="also write one row per face here")
+    add_photo_options(p)
     p.set_defaults(func=cmd_predict)
 
 
@@ -284,6 +298,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     for add in (_prepare_parser, _train_parser, _transfer_parser, _predict_parser, _export_parser):
         add(sub)
+    add_people_parsers(sub)
     return parser
 
 

@@ -141,7 +141,7 @@ def cmd_transfer(args) -> int:
     from facetransfer.data.fotos import describe_split
     from facetransfer.data.intake import person_photos
     from facetransfer.demo.sources import resolve_celeba, resolve_fotos
-    from facetransfer.modeling.bases import geometry_of, resolve_base
+    from facetransfer.modeling.bases import drawn_faces_warning, geometry_of, resolve_base
     from facetransfer.modeling.checkpoints import load_model_file, model_metadata
     from facetransfer.modeling.fit import run_dir
     from facetransfer.modeling.transfer import transfer
@@ -152,6 +152,10 @@ def cmd_transfer(args) -> int:
     geometry = geometry_of(base)
     fotos = resolve_fotos(args.fotos, args.person, paths, args.seed)
     print(f"photos: {fotos}; base: {base} ({geometry} crops)", file=sys.stderr)
+    if fotos.kind != "synthetic":
+        warning = drawn_faces_warning(model_metadata(base).get("learned_from"), f"base {base}")
+        if warning:
+            log.warning(warning)
     celeba = None
     if args.celeba_dir or paths.celeba.exists() or fotos.kind == "synthetic":
         source = resolve_celeba(args.celeba_dir, paths, args.synthetic_size, args.seed)
@@ -211,30 +215,74 @@ def _json_number(value):
 
 
 def cmd_predict(args) -> int:
-    from facetransfer.data.images import list_images
-    from facetransfer.modeling.predict import PredictionCounts, load_person_model, predict_photo
+    import csv
+
+    from facetransfer.cli.people import annotated_path, photo_list
+    from facetransfer.data.faces import detect_faces
+    from facetransfer.data.images import ImageReadError, read_rgb
+    from facetransfer.modeling.bases import drawn_faces_warning
+    from facetransfer.modeling.predict import PredictionCounts, load_person_model, predict_image
     from facetransfer.report.annotate import annotate_photo
 
-    person = load_person_model(args.model)
-    photos: list[Path] = []
-    for item in args.photos:
-        item = Path(item)
-        photos += list_images(item) if item.is_dir() else [item]
-    counts = PredictionCounts(person.person)
-    for path in photos:
-        result = predict_photo(person, path)
-        said = counts.add(result)
-        if "error" in result:
-            log.warning("skipped %s", result["error"])
-        if args.json:
-            print(json.dumps(result))
-        else:
-            p = result["probability"]
-            shown = said if p is None else f"{p:.3f}"
-            print(f"{path}\t{shown}\t{said}")
-        if args.out_dir:
-            annotate_photo(path, result, person.person, Path(args.out_dir))
-    print(counts, file=sys.stderr)
+    people = [load_person_model(path) for path in args.model]
+    for person in people:
+        warning = drawn_faces_warning(person.base_learned_from, f"{person.path}'s base")
+        if warning:
+            log.warning(warning)
+    if len({p.person for p in people}) < len(people):
+        raise ValueError("two --model files are of the same person: give each person once")
+    counts = {p.person: PredictionCounts(p.person) for p in people}
+    rows, taken = [], set()
+    for path, found_under in photo_list(args.photos, args.recursive):
+        faces = None  # detected once per photo, whichever models score it
+        if all(p.align for p in people):
+            try:
+                faces = detect_faces(read_rgb(path), min_confidence=args.min_face_confidence)
+            except ImageReadError:
+                faces = None  # predict_image names the fault
+        for person in people:
+            result = predict_image(
+                person,
+                path,
+                threshold=args.threshold,
+                min_face_confidence=args.min_face_confidence,
+                faces=faces,
+            )
+            said = counts[person.person].add(result)
+            if "error" in result:
+                log.warning("skipped %s", result["error"])
+            if args.json:
+                print(json.dumps({**result, "model": str(person.path), "person": person.person}))
+            else:
+                p = result["probability"]
+                shown = said if p is None else f"{p:.3f}"
+                tail = f"\t{person.person}" if len(people) > 1 else ""
+                print(f"{path}\t{shown}\t{said}\t(threshold {result['threshold']:.3f}){tail}")
+            for k, face in enumerate(result["faces"]):
+                rows.append(
+                    [
+                        path,
+                        person.person,
+                        k,
+                        " ".join(map(str, face["box"])),
+                        round(face["probability"], 4),
+                        result["threshold"],
+                        person.person if face["is_person"] else "unknown",
+                    ]
+                )
+            if args.out_dir:
+                stem_dir = args.out_dir if len(people) == 1 else args.out_dir / person.person
+                annotate_photo(
+                    path, result, person.person, annotated_path(stem_dir, path, found_under, taken)
+                )
+    if args.csv:
+        args.csv.parent.mkdir(parents=True, exist_ok=True)
+        with open(args.csv, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["path", "model", "face", "box", "probability", "threshold", "said"])
+            writer.writerows(rows)
+    for person_counts in counts.values():
+        print(person_counts, file=sys.stderr)
     return 0
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from facetransfer.config import DRAWN_CELEBA_MARKER
 from facetransfer.data.labels import (
     ACCEPTED_LAYOUTS,
     ATTRIBUTE_FILES,
@@ -93,6 +94,23 @@ class CelebA:
     n_missing: int  # listed there but not on disk
     split_source: str = "partition file"  # or how the fallback split was made
     n_unlabelled: int = 0  # image files on disk with no row in the attribute file (not used)
+
+    @property
+    def drawn(self) -> bool:
+        """Whether these are the drawn default faces (facetransfer.demo), not real photos."""
+        return (self.root / DRAWN_CELEBA_MARKER).exists()
+
+    def learned_from(self, split_frame: pd.DataFrame | None = None) -> dict:
+        """What a model trained on these images (or on `split_frame`'s rows) learned from, for
+        its sidecar: drawn or real faces, how many images and people."""
+        rows = self.attributes.index if split_frame is None else split_frame.index
+        people = None if self.identity is None else int(self.identity.loc[rows].nunique())
+        return {
+            "data": "drawn faces (facetransfer's demo data)" if self.drawn else "real CelebA faces",
+            "drawn": self.drawn,
+            "images": int(len(rows)),
+            "people": people,
+        }
 
     @property
     def attribute_names(self) -> list[str]:

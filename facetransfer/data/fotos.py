@@ -86,6 +86,34 @@ def _seed_layout_rows(root: Path, person: str) -> list[dict]:
     return rows
 
 
+def people_folders(root) -> dict[str, list[Path]]:
+    """Every person's photos under a photos folder, for a gallery: `root/<name>/` (photos in its
+    sub-folders too), or the seed's `train|validation|test/<name>/` merged; folders of others
+    (`others/`, `no <name>/`) are nobody's and left out."""
+    root = Path(root)
+    if not root.is_dir():
+        raise NotADirectoryError(f"{root}: not a folder of people's photo folders")
+    split_dirs = [d for split in SPLITS if (d := _first_dir(root, SPLIT_ALIASES[split]))]
+    parents = split_dirs or [root]
+    people: dict[str, list[Path]] = {}
+    for parent in parents:
+        for folder in sorted(p for p in parent.iterdir() if p.is_dir()):
+            name = folder.name
+            if name.startswith(".") or name in OTHERS_FOLDERS or _is_negative(name):
+                continue
+            people.setdefault(name, []).extend(_photos(folder))
+    people = {name: sorted(photos) for name, photos in people.items() if photos}
+    if not people:
+        raise FileNotFoundError(
+            f"{root}: no person folders with photos (expected {root}/<name>/ for each person)"
+        )
+    return people
+
+
+def _is_negative(name: str) -> bool:
+    return any(name.startswith(prefix) for prefix in ("no ", "no_", "no-"))
+
+
 def split_indices(n: int, fractions, rng: np.random.Generator) -> list[np.ndarray]:
     """Shuffle 0..n-1 and cut it by `fractions`; each split gets at least one item when n allows."""
     order = rng.permutation(n)

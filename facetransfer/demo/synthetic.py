@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from facetransfer.config import DRAWN_CELEBA_MARKER
 from facetransfer.data.labels import ATTRIBUTE_NAMES
 from facetransfer.demo.identities import (
     IMAGE_NAME,
@@ -46,7 +47,7 @@ from facetransfer.demo.render import render_face
 
 # Bump when the drawing changes, so a cached dataset made by an older version is redrawn.
 GENERATOR_VERSION = 1
-CELEBA_MARKER = "synthetic_celeba.json"
+CELEBA_MARKER = DRAWN_CELEBA_MARKER
 FOTOS_MARKER = "synthetic_fotos.json"
 
 

@@ -47,6 +47,7 @@ class AttributeData:
     # train/validation -> (n, dim) the teacher's descriptor of each row (distillation)
     descriptors: dict[str, np.ndarray] | None = None
     teacher: dict | None = None  # which teacher, its cache files and build times
+    learned_from: dict | None = None  # drawn or real faces, how many images and people
 
     @property
     def n_identities(self) -> int:
@@ -116,6 +117,11 @@ def load_attribute_data(
         shard=shard,
         paths=paths,
     )
+    data.learned_from = {
+        **celeba.learned_from(),
+        "images": int(len(labels["train"])),
+        "people": int(len(np.unique(ids["train"]))) if ids else None,
+    }
     if ids:
         data.identities = identity_classes(ids, min_identity_images)
         data.people = ids
@@ -127,6 +133,7 @@ def load_attribute_data(
         data.descriptors = {split: b.values for split, b in built.items()}
         data.teacher = {
             "name": model_metadata(teacher).get("arch", Path(teacher).stem),
+            "learned_from": model_metadata(teacher).get("learned_from"),
             "base": str(teacher),
             "images": {split: len(b.values) for split, b in built.items()},
             "build_seconds": round(sum(b.seconds for b in built.values()), 1),
@@ -285,6 +292,7 @@ def train_attribute_model(
         **checkpoint_metadata(data, arch, config, seed),
         "identity_classes": data.n_identities if use_identity else 0,
         "identity_weight": identity_weight if use_identity else 0.0,
+        "learned_from": data.learned_from,
         "teacher": data.teacher if distilling else None,
         "distill_weight": distill_weight,
         "relational_weight": relational_weight,

@@ -63,3 +63,21 @@ def resolve_base(base, models_dir) -> Path:
     if str(base) in NAMED_BASES:
         return dlib_base(models_dir)
     return Path(base)
+
+
+def drawn_faces_warning(learned_from: dict | None, what: str) -> str | None:
+    """A warning for real photos meeting `what` (a base, or a person model's base) when it
+    learned from drawn faces only; None when it learned from real faces."""
+    if learned_from is None:
+        return (
+            f"{what} records nothing about what it learned from (made before facetransfer "
+            "recorded it); if it learned from the drawn demo faces, its answers on real photos "
+            "mean little: use --base dlib or a base trained on real CelebA"
+        )
+    if learned_from.get("drawn"):
+        return (
+            f"{what} learned from drawn faces only ({learned_from.get('images')} images): its "
+            "answers on real photos mean little. Use --base dlib, or train the base on real "
+            "CelebA (README: Bring real CelebA)"
+        )
+    return None

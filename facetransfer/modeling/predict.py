@@ -1,5 +1,6 @@
-"""Prediction: every face in a photo detected, aligned, scored by a saved person model and decided
-against its saved threshold; and the counts that end a run (photos, accepted, unknown, ...)."""
+"""Prediction: every face in a photo (a file or an RGB array) detected, aligned, scored by a saved
+person model and decided against its saved threshold (or one given); and the counts that end a
+run (photos, accepted, unknown, ...)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
+from facetransfer.config import MIN_FACE_CONFIDENCE
 from facetransfer.data.align import align_face
 from facetransfer.data.cache import crop_box
-from facetransfer.data.faces import detect_faces
-from facetransfer.data.images import ImageReadError, read_rgb, resize
+from facetransfer.data.faces import Face, detect_faces
+from facetransfer.data.images import ImageReadError, check_rgb_image, read_rgb, resize
 from facetransfer.modeling.checkpoints import ModelFileError, load_model_file, model_metadata
 
 
@@ -27,6 +29,7 @@ class PersonModel:
     align: bool
     path: Path
     geometry: str = "celeba"  # the crop its base was trained on (data.align.GEOMETRIES)
+    base_learned_from: dict | None = None  # what its base learned from (drawn or real faces)
 
     @property
     def size(self) -> int:
@@ -49,6 +52,7 @@ def load_person_model(path) -> PersonModel:
         align=bool(meta.get("align", True)),
         path=Path(path),
         geometry=meta.get("geometry", "celeba"),
+        base_learned_from=meta.get("base_learned_from"),
     )
 
 
@@ -68,32 +72,70 @@ def prepare_face(face: np.ndarray, size: int, crop: str) -> np.ndarray:
     return resize(face, (size, size))
 
 
-def predict_photo(person: PersonModel, path) -> dict:
-    """{"path", "faces": [{"box", "probability", "is_person"}], "probability", "is_person"}: the
-    photo's probability is its most likely face's, null when no face was found; an unreadable
-    photo has an "error" instead."""
-    result = {"path": str(path), "faces": [], "probability": None, "is_person": False}
+def read_photo(photo) -> np.ndarray:
+    """A photo as an RGB uint8 array: a path is read (EXIF rotation applied); an array (a video
+    frame, a webcam's: RGB, so an OpenCV frame needs cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)) is
+    used as it is, a greyscale or RGBA one made RGB. Raises ImageReadError for a bad one."""
+    if isinstance(photo, np.ndarray):
+        image = photo
+        if image.ndim == 2:
+            image = np.repeat(image[:, :, None], 3, axis=2)
+        elif image.ndim == 3 and image.shape[2] == 4:
+            image = image[:, :, :3]
+        try:
+            check_rgb_image(image)
+        except ValueError as error:
+            raise ImageReadError("<array>", str(error), "not_image") from error
+        return np.ascontiguousarray(image)
+    return read_rgb(photo)
+
+
+def face_crops(
+    image: np.ndarray, faces: list[Face] | None, *, geometry: str = "celeba"
+) -> tuple[list[np.ndarray], list[list[int]]]:
+    """Each detected face aligned to `geometry`, and its box (x, y, w, h); `faces` None means
+    the image is already one aligned crop (the drawn default data)."""
+    if faces is None:
+        return [image], [[0, 0, int(image.shape[1]), int(image.shape[0])]]
+    crops = [align_face(image, face.landmarks, geometry=geometry) for face in faces]
+    return crops, [list(map(int, face.box)) for face in faces]
+
+
+def predict_image(
+    person: PersonModel,
+    photo,
+    *,
+    threshold: float | None = None,
+    min_face_confidence: float = MIN_FACE_CONFIDENCE,
+    faces: list[Face] | None = None,
+) -> dict:
+    """{"path", "faces": [{"box", "probability", "is_person"}], "probability", "is_person",
+    "threshold"} for a photo path or an RGB array: the photo's probability is its most likely
+    face's, null when no face was found; an unreadable photo has an "error" instead.
+
+    `threshold` overrides the model's saved one; `faces`, the faces already detected in this
+    photo (several models scoring one photo detect once)."""
+    threshold = person.threshold if threshold is None else float(threshold)
+    path = None if isinstance(photo, np.ndarray) else str(photo)
+    result = {"path": path, "faces": [], "probability": None, "is_person": False}
+    result["threshold"] = threshold
     try:
-        image = read_rgb(path)
+        image = read_photo(photo)
     except ImageReadError as error:
         result["error"] = str(error)
         return result
-    if person.align:
-        faces = detect_faces(image)
-        crops = [align_face(image, face.landmarks, geometry=person.geometry) for face in faces]
-        boxes = [list(map(int, face.box)) for face in faces]
-    else:  # the photo is already an aligned crop (the drawn default data)
-        crops = [image]
-        boxes = [[0, 0, int(image.shape[1]), int(image.shape[0])]]
+    if person.align and faces is None:
+        faces = detect_faces(image, min_confidence=min_face_confidence)
+    crops, boxes = face_crops(image, faces if person.align else None, geometry=person.geometry)
     if crops:
         batch = np.stack([prepare_face(c, person.size, person.crop) for c in crops])
         probs = scores(person.model, batch)
         for box, p in zip(boxes, probs, strict=True):
             result["faces"].append(
-                {"box": box, "probability": float(p), "is_person": bool(p >= person.threshold)}
+                {"box": box, "probability": float(p), "is_person": bool(p >= threshold)}
             )
         result["probability"] = float(probs.max())
-        result["is_person"] = bool(probs.max() >= person.threshold)
+        result["is_person"] = bool(probs.max() >= threshold)
     return result
 
 

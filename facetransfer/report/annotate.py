@@ -14,27 +14,42 @@ from facetransfer.data.images import ImageReadError, read_rgb, resize
 from facetransfer.report.plots import OTHERS_COLOR, PERSON_COLOR
 
 
-def _face_label(face: Mapping, person_name: str) -> str:
-    probability = face.get("probability")
-    name = person_name if face.get("is_person") else "unknown"
-    return name if probability is None else f"{name} {probability:.2f}"
+def _face_name(face: Mapping, person_name: str | None) -> str:
+    """A gallery's face names its person; a person model's face is that person or unknown."""
+    if "person" in face:
+        return str(face["person"])
+    return person_name if face.get("is_person") else "unknown"
 
 
-def annotate_photo(path, result: Mapping, person_name: str, out_dir, *, max_side: int = 1280):
-    """Draw each face box of a prediction on its photo and save ``<out_dir>/<stem>.png``.
+def _face_label(face: Mapping, person_name: str | None) -> str:
+    score = face.get("probability", face.get("score"))
+    name = _face_name(face, person_name)
+    return name if score is None else f"{name} {score:.2f}"
 
-    ``result`` is :func:`facetransfer.modeling.predict.predict_photo`'s dict: boxes are
-    (x, y, w, h) in the upright photo's pixels. Each box is labelled with ``person_name`` (red)
-    or "unknown" (grey) and its probability; a photo with no face says so in its title. The PNG's
+
+def annotate_photo(
+    photo, result: Mapping, person_name: str | None, out, *, max_side: int = 1280
+) -> Path | None:
+    """Draw each face box of a prediction on its photo (a path or an RGB array) and save it as
+    the PNG `out`.
+
+    ``result`` is :func:`facetransfer.modeling.predict.predict_image`'s or
+    :func:`facetransfer.modeling.gallery.identify_image`'s dict: boxes are (x, y, w, h) in the
+    upright photo's pixels. Each box is labelled with its person (``person_name`` for a person
+    model; a gallery's face names its own), red, or "unknown", grey, and its score; a photo with
+    no face says so in its title. The PNG's
     long side is at most ``max_side`` pixels (and small photos are drawn at least 480 px, so the
     labels fit). Returns the PNG's path, or None (with a warning) when the photo cannot be read.
     """
-    path = Path(path)
-    try:
-        image = read_rgb(path)
-    except ImageReadError as error:
-        logging.getLogger(__name__).warning("not annotated: %s", error)
-        return None
+    if isinstance(photo, np.ndarray):
+        image, title = photo, str(result.get("path") or "frame")
+    else:
+        try:
+            image = read_rgb(photo)
+        except ImageReadError as error:
+            logging.getLogger(__name__).warning("not annotated: %s", error)
+            return None
+        title = Path(photo).name
     height, width = image.shape[:2]
     if max(height, width) > max_side:  # shrink the pixels, not only the drawing: smaller PNGs
         shrink = max_side / max(height, width)
@@ -57,7 +72,8 @@ def annotate_photo(path, result: Mapping, person_name: str, out_dir, *, max_side
     faces = list(result.get("faces") or [])
     for face in faces:
         x, y, w, h = (float(v) for v in face["box"])
-        color = PERSON_COLOR if face.get("is_person") else OTHERS_COLOR
+        known = _face_name(face, person_name) != "unknown"
+        color = PERSON_COLOR if known else OTHERS_COLOR
         ax.add_patch(Rectangle((x, y), w, h, fill=False, edgecolor=color, linewidth=2))
         # Above the box, or inside its top edge when the box touches the top of the photo.
         inside = y < 0.06 * height
@@ -71,8 +87,11 @@ def annotate_photo(path, result: Mapping, person_name: str, out_dir, *, max_side
             bbox={"facecolor": color, "edgecolor": "none", "pad": 1.5, "alpha": 0.85},
             clip_on=True,
         )
+    names = [_face_name(face, person_name) for face in faces]
     if not faces:
         headline = "no face found"
+    elif "probability" not in result:  # a gallery's answer: who is in it
+        headline = ", ".join(n for n in names if n != "unknown") or "nobody known"
     elif result.get("is_person"):
         headline = f"{person_name} ({result['probability']:.2f})"
     else:
@@ -80,12 +99,28 @@ def annotate_photo(path, result: Mapping, person_name: str, out_dir, *, max_side
     fig.text(
         0.5,
         1 - 0.5 * title_h / (fig_h + title_h),
-        f"{path.name}: {headline}",
+        f"{title}: {headline}",
         ha="center",
         va="center",
         fontsize=9,
     )
-    out = Path(out_dir) / f"{path.stem}.png"
+    out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=dpi, format="png")
+    return out
+
+
+def contact_sheet(faces: list[np.ndarray], out, title: str, *, columns: int = 8, side: int = 96):
+    """Face crops in a grid of `columns`, each `side` pixels, under `title`, saved as PNG."""
+    rows = max(1, -(-len(faces) // columns))
+    cols = min(columns, max(1, len(faces)))
+    fig = Figure(figsize=(cols * side / 100, rows * side / 100 + 0.3), dpi=100)
+    fig.suptitle(title, fontsize=9)
+    for i, face in enumerate(faces):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        ax.imshow(resize(face, (side, side)))
+        ax.set_axis_off()
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=100, format="png")
     return out

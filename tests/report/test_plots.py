@@ -267,7 +267,7 @@ def test_annotate_photo_draws_each_face(photo, tmp_path):
         "probability": 0.93,
         "is_person": True,
     }
-    out = annotate.annotate_photo(photo, result, "paco", tmp_path / "annotated")
+    out = annotate.annotate_photo(photo, result, "paco", tmp_path / "annotated" / "holiday.png")
     assert out == tmp_path / "annotated" / "holiday.png"
     assert_png(out)
     pixels = np.asarray(Image.open(out).convert("RGB")).astype(int)
@@ -278,10 +278,10 @@ def test_annotate_photo_draws_each_face(photo, tmp_path):
 
 def test_annotate_photo_without_faces_and_unreadable(photo, tmp_path, caplog):
     empty = {"path": str(photo), "faces": [], "probability": None, "is_person": False}
-    assert_png(annotate.annotate_photo(photo, empty, "paco", tmp_path))
+    assert_png(annotate.annotate_photo(photo, empty, "paco", tmp_path / "empty.png"))
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"not a jpeg")
-    assert annotate.annotate_photo(broken, empty, "paco", tmp_path / "out") is None
+    assert annotate.annotate_photo(broken, empty, "paco", tmp_path / "out" / "broken.png") is None
     assert "broken.jpg" in caplog.text
     assert not (tmp_path / "out" / "broken.png").exists()
 
@@ -296,9 +296,27 @@ def test_annotate_photo_shrinks_large_photos(tmp_path):
         "probability": 0.7,
         "is_person": True,
     }
-    out = annotate.annotate_photo(big, result, "paco", tmp_path, max_side=800)
+    out = annotate.annotate_photo(big, result, "paco", tmp_path / "big.png.png", max_side=800)
     width, height = Image.open(out).size
     assert width == 800 and 533 <= height <= 600  # the photo's shape plus the title line
+
+
+def test_annotate_a_gallery_answer_on_an_array_names_each_face(tmp_path):
+    frame = np.full((240, 320, 3), 90, np.uint8)
+    result = {
+        "path": None,
+        "faces": [
+            {"box": [20, 30, 80, 100], "person": "ana", "score": 0.31},
+            {"box": [200, 30, 80, 100], "person": "unknown", "score": 0.8},
+        ],
+    }
+    from PIL import Image
+
+    out = annotate.annotate_photo(frame, result, None, tmp_path / "frame.png")
+    assert_png(out)
+    pixels = np.asarray(Image.open(out).convert("RGB")).astype(int)
+    red = (pixels[..., 0] > 180) & (pixels[..., 1] < 80) & (pixels[..., 2] < 80)
+    assert red.sum() > 100  # ana's box is drawn as a known person
 
 
 def test_attribute_history_puts_attribute_metrics_under_plain_names():
