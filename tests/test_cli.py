@@ -10,7 +10,18 @@ from facetransfer import cli
 
 
 @pytest.mark.parametrize(
-    "command", ["prepare", "train-attributes", "transfer", "predict", "export"]
+    "command",
+    [
+        "prepare",
+        "train-attributes",
+        "transfer",
+        "predict",
+        "export",
+        "enrol",
+        "identify",
+        "verify",
+        "cluster",
+    ],
 )
 def test_every_subcommand_has_help(command, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -77,9 +88,45 @@ def test_prepare_train_transfer_predict(project, capsys):
         assert line["is_person"] == (line["probability"] >= meta["threshold"])
 
     assert cli.main(["predict", "--model", str(out_model), str(photos[0])]) == 0
-    path, probability, decision = capsys.readouterr().out.strip().split("\t")
+    path, probability, decision, shown = capsys.readouterr().out.strip().split("\t")
     assert path == str(photos[0]) and decision in {"paco", "unknown"}
+    assert shown == f"(threshold {meta['threshold']:.3f})"
     float(probability)
+    # the base learned from drawn faces only, and it says so in the person model's sidecar
+    assert meta["base_learned_from"]["drawn"] is True
+
+    # a second person (the same model, renamed): both score every photo; a threshold given
+    # overrides the saved one; a CSV row per face; folders' annotated photos never collide
+    for suffix in (".h5", ".json"):
+        data = out_model.with_suffix(suffix).read_bytes()
+        if suffix == ".json":
+            data = json.dumps({**json.loads(data), "person": "ana"}).encode()
+        (root / "models" / f"ana{suffix}").write_bytes(data)
+    one, two = root / "one" / "sub", root / "two" / "sub"
+    for folder in (one, two):
+        folder.mkdir(parents=True)
+        (folder / "same.jpg").write_bytes(photos[0].read_bytes())
+    argv = ["predict", "--model", str(out_model), "--model", str(root / "models" / "ana.h5")]
+    argv += ["--threshold", "0.25", "--recursive", "--csv", str(root / "faces.csv")]
+    argv += ["--out-dir", str(root / "annotated"), "--json", str(root / "one"), str(root / "two")]
+    assert cli.main(argv) == 0
+    captured = capsys.readouterr()
+    lines = [json.loads(line) for line in captured.out.strip().splitlines()]
+    assert sorted(line["person"] for line in lines) == ["ana", "ana", "paco", "paco"]
+    assert all(line["threshold"] == 0.25 for line in lines)
+    assert all(line["is_person"] == (line["probability"] >= 0.25) for line in lines)
+    assert "summary: photos 2, paco" in captured.err and "summary: photos 2, ana" in captured.err
+    assert "learned from drawn faces only" in captured.err
+    for person in ("paco", "ana"):
+        for folder in ("one", "two"):
+            assert (root / "annotated" / person / folder / "sub" / "same.png").exists()
+    rows = (root / "faces.csv").read_text().strip().splitlines()
+    assert rows[0].startswith("path,model,face,box,probability,threshold,said")
+    assert len(rows) == 1 + 4  # one face in each of 2 photos, for each of 2 models
+
+    twice = ["predict", "--model", str(out_model), "--model", str(out_model), str(photos[0])]
+    assert cli.main(twice) == 2
+    assert "same person" in capsys.readouterr().err
 
 
 def test_predict_with_a_corrupt_model_is_a_clear_error(tmp_path, capsys):
@@ -98,3 +145,15 @@ def test_transfer_with_a_person_model_as_base_is_a_clear_error(tmp_path, capsys)
     model.save(tmp_path / "wrong.h5")
     assert cli.main(["transfer", "--base", str(tmp_path / "wrong.h5")]) == 2
     assert "not an attribute base" in capsys.readouterr().err
+
+
+def test_annotated_photos_mirror_the_folders_given(tmp_path):
+    from facetransfer.cli.people import annotated_path
+
+    taken = set()
+    out = tmp_path / "out"
+    first = annotated_path(out, tmp_path / "a" / "x" / "IMG_1.jpg", tmp_path / "a", taken)
+    second = annotated_path(out, tmp_path / "b" / "x" / "IMG_1.jpg", tmp_path / "b", taken)
+    third = annotated_path(out, tmp_path / "a" / "x" / "IMG_1.png", tmp_path / "a", taken)
+    assert first == out / "a" / "x" / "IMG_1.png" and second == out / "b" / "x" / "IMG_1.png"
+    assert third == out / "a" / "x" / "IMG_1-2.png"  # same stem, other suffix: no overwrite

@@ -273,7 +273,11 @@ def train_attribute_model(
                 ),
                 learning_rate=rate,
             )
-    targets = [name for name in trainer.output_names if name != "attribute_logits"]
+    targets = (
+        [name for name in trainer.output_names if name != "attribute_logits"]
+        if trainer is not model
+        else []
+    )
     train_ds, val_ds = _datasets(
         data,
         strategy=strategy,
