@@ -86,6 +86,7 @@ def stage_base(args) -> None:
         exclude_identities=full_people + wild_people,
         teacher=teacher,
         fraction=args.fraction,
+        geometry=args.geometry,
     )
     # The proof the issue asks for: no evaluation person among the images the base learns
     # from (the teacher's descriptors are of these images only).
@@ -475,6 +476,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--image-size", type=int, default=ARCH.image_size)
     parser.add_argument("--crop", default=ARCH.crop)
+    parser.add_argument("--geometry", default=ARCH.geometry, help="base: its crop geometry")
     parser.add_argument("--epochs", type=int, default=ARCH.epochs)
     parser.add_argument("--batch-size", type=int, default=ARCH.batch_size)
     parser.add_argument("--identity-weight", type=float, default=ARCH.identity_weight)

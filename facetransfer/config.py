@@ -69,6 +69,7 @@ class Architecture:
     identity_weight: float  # weight of the additive-margin identity loss (0: none)
     widths: tuple[int, ...] = ()  # the improved network's conv block widths
     schedule: str = "constant"  # the learning rate: "constant", or "cosine" decay to 2% by the end
+    geometry: str = "celeba"  # the crop geometry its images are cut to (data.geometry.GEOMETRIES)
     # Distillation from a teacher's face descriptor (`--teacher dlib`): the weight of the squared
     # distance between the embedding and the teacher's descriptor, and of the batch's pairwise
     # distances (relational), and whether the identity centres are the teacher's class means.

@@ -138,6 +138,13 @@ def _train_parser(sub) -> None:
         f"{ARCHITECTURES['improved'].identity_weight}); used when identity_CelebA.txt is present",
     )
     p.add_argument(
+        "--geometry",
+        choices=("celeba", "dlib_chip"),
+        default=None,
+        help="improved only: the crop its images are cut to (dlib_chip: dlib's face chip, "
+        f"tighter on the face; default {ARCHITECTURES['improved'].geometry})",
+    )
+    p.add_argument(
         "--teacher",
         choices=config.TEACHERS,
         default=None,

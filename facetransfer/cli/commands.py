@@ -87,6 +87,7 @@ def cmd_train_attributes(args) -> int:
         shard=cluster.shard,
         progress=cluster.is_chief,
         teacher=teacher,
+        geometry=args.geometry or arch.geometry,
     )
     print(
         f"images: {data.counts()} at {size}px, crop {crop}; {type(strategy).__name__} with "

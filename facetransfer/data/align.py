@@ -78,6 +78,15 @@ def align_face(
     return np.asarray(warped, dtype=np.uint8)
 
 
+def recut_aligned(image: np.ndarray, geometry: str | Geometry) -> np.ndarray:
+    """An image already aligned to CelebA's crop (any size: the sample has half-size copies), cut
+    again to another geometry (dlib's chip) from CelebA's landmark template: what training a base
+    of that geometry, or its teacher, sees of a CelebA image."""
+    height, width = image.shape[:2]
+    landmarks = resolve_geometry("celeba").landmarks_at((width, height))
+    return align_face(image, landmarks, geometry=geometry)
+
+
 def _as_3x3(matrix: np.ndarray) -> np.ndarray:
     return np.vstack([matrix, [0.0, 0.0, 1.0]])
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from facetransfer.data.align import recut_aligned
 from facetransfer.data.images import ImageReadError, read_rgb, resize
 from facetransfer.progress import progress_bar
 
@@ -48,9 +49,12 @@ def crop_box(width: int, height: int, crop: str) -> tuple[int, int, int, int] | 
     raise ValueError(f"unknown crop {crop!r}: expected one of {CROPS}")
 
 
-def load_square(path: Path, size: int, crop: str = "full") -> np.ndarray:
-    """One image file as a (size, size, 3) uint8 array."""
+def load_square(path: Path, size: int, crop: str = "full", geometry: str = "celeba") -> np.ndarray:
+    """One image file as a (size, size, 3) uint8 array. `geometry` other than "celeba": the file
+    is a CelebA-aligned image, first cut again to that geometry (`align.recut_aligned`)."""
     image = read_rgb(path)
+    if geometry != "celeba":
+        image = recut_aligned(image, geometry)
     box = crop_box(image.shape[1], image.shape[0], crop)
     if box is not None:
         left, top, right, bottom = box
@@ -58,8 +62,9 @@ def load_square(path: Path, size: int, crop: str = "full") -> np.ndarray:
     return resize(image, (size, size))
 
 
-def _cache_key(paths: list[Path], size: int, crop: str) -> str:
-    digest = hashlib.sha1(f"v1|{size}|{crop}".encode())
+def _cache_key(paths: list[Path], size: int, crop: str, geometry: str = "celeba") -> str:
+    recut = "" if geometry == "celeba" else f"|{geometry}"
+    digest = hashlib.sha1(f"v1|{size}|{crop}{recut}".encode())
     for path in paths:
         stat = os.stat(path) if os.path.exists(path) else None
         stamp = f"{stat.st_size}:{stat.st_mtime_ns}" if stat else "missing"
@@ -87,14 +92,17 @@ def build_cache(
     *,
     workers: int | None = None,
     progress: bool = True,
+    geometry: str = "celeba",
 ) -> ImageCache:
     """Decode and resize every path once into `cache_dir`, in parallel threads (PIL releases the
-    GIL while decoding). A file that cannot be read is named, skipped and counted."""
+    GIL while decoding). A file that cannot be read is named, skipped and counted. `geometry`:
+    CelebA-aligned files cut again to that geometry first (see `load_square`)."""
     paths = [Path(p) for p in paths]
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    key = _cache_key(paths, size, crop)
-    array_path = cache_dir / f"images-{size}-{crop}-{key}.npy"
+    key = _cache_key(paths, size, crop, geometry)
+    name = crop if geometry == "celeba" else f"{geometry}-{crop}"
+    array_path = cache_dir / f"images-{size}-{name}-{key}.npy"
     meta_path = array_path.with_suffix(".json")
     if array_path.exists() and meta_path.exists():
         meta = json.loads(meta_path.read_text())
@@ -114,7 +122,7 @@ def build_cache(
     partial = array_path.with_name(f"{array_path.stem}.{token}.partial.npy")
     compact = array_path.with_name(f"{array_path.stem}.{token}.compact.partial.npy")
     try:
-        ok, skipped = _decode_all(paths, size, crop, partial, workers, progress)
+        ok, skipped = _decode_all(paths, size, (crop, geometry), partial, workers, progress)
         if ok.all():
             os.replace(partial, array_path)
         else:  # keep only the good rows: a second pass, cheap next to decoding
@@ -147,7 +155,7 @@ def build_cache(
     return ImageCache(np.load(array_path, mmap_mode="r"), ok, skipped, array_path, seconds, rate)
 
 
-def _decode_all(paths, size, crop, out_path, workers, progress):
+def _decode_all(paths, size, cut, out_path, workers, progress):
     """Decode and resize every path into a new (n, size, size, 3) .npy at `out_path`, in threads.
     Returns (ok mask, [(path, reason)] of the files skipped)."""
     out = np.lib.format.open_memmap(
@@ -158,7 +166,7 @@ def _decode_all(paths, size, crop, out_path, workers, progress):
 
     def work(i: int) -> tuple[int, str | None]:
         try:
-            out[i] = load_square(paths[i], size, crop)
+            out[i] = load_square(paths[i], size, *cut)
             return i, None
         except ImageReadError as error:
             return i, str(error)

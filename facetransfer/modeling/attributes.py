@@ -48,6 +48,7 @@ class AttributeData:
     descriptors: dict[str, np.ndarray] | None = None
     teacher: dict | None = None  # which teacher, its cache files and build times
     learned_from: dict | None = None  # drawn or real faces, how many images and people
+    geometry: str = "celeba"  # the crop geometry the images were cut to (data.geometry)
 
     @property
     def n_identities(self) -> int:
@@ -76,6 +77,7 @@ def load_attribute_data(
     shard: tuple[int, int] | None = None,
     teacher=None,
     fraction: float = 1.0,
+    geometry: str = "celeba",
 ) -> AttributeData:
     """Decode and resize every split once (cached), keeping labels aligned with the images read.
 
@@ -86,7 +88,9 @@ def load_attribute_data(
     worker of a multi-worker run decodes and caches only its own; validation and test stay whole.
     `fraction` < 1 keeps that share of the training rows (a random draw; the scaling benchmark).
     `teacher` (a base file, e.g. models/dlib.h5): the teacher's descriptor of every training and
-    validation image, cached beside the image cache (`modeling.teacher`).
+    validation image, cached beside the image cache (`modeling.teacher`). `geometry` other than
+    "celeba": every image cut again to that crop geometry (dlib's chip) before `crop` and resizing,
+    so the base learns the crop the photo intake will give it.
     """
     images, labels, ids, skipped, paths = {}, {}, {}, [], {}
     excluded = set(exclude_identities)
@@ -100,7 +104,7 @@ def load_attribute_data(
         if split == "train" and shard is not None:
             frame = frame.iloc[shard_indices(len(frame), shard)]
         files = celeba.paths(frame.index)
-        cache = build_cache(files, size, cache_dir, crop, progress=progress)
+        cache = build_cache(files, size, cache_dir, crop, progress=progress, geometry=geometry)
         paths[split] = [str(f) for f, ok in zip(files, cache.ok, strict=True) if ok]
         images[split] = cache.images
         labels[split] = frame.to_numpy(dtype=np.uint8)[cache.ok]
@@ -116,6 +120,7 @@ def load_attribute_data(
         skipped=skipped,
         shard=shard,
         paths=paths,
+        geometry=geometry,
     )
     data.learned_from = {
         **celeba.learned_from(),
@@ -168,6 +173,7 @@ def checkpoint_metadata(data: AttributeData, arch: str, config: str | None, seed
         "config": config if arch == "seed" else None,  # the seed's compile configs only
         "image_size": data.size,
         "crop": data.crop,
+        "geometry": data.geometry,
         "attributes": data.names,
         "seed": seed,
     }

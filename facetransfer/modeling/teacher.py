@@ -25,8 +25,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from facetransfer.data.align import align_face
-from facetransfer.data.geometry import GEOMETRIES, resolve_geometry
+from facetransfer.data.align import recut_aligned
+from facetransfer.data.geometry import resolve_geometry
 from facetransfer.data.images import read_rgb
 from facetransfer.modeling.checkpoints import model_metadata
 from facetransfer.progress import progress_bar
@@ -38,10 +38,7 @@ BATCH = 64
 
 def teacher_chip(path, geometry: str) -> np.ndarray:
     """An aligned CelebA image (any size: the sample has half-size copies) in the teacher's crop."""
-    image = read_rgb(path)
-    height, width = image.shape[:2]
-    landmarks = GEOMETRIES["celeba"].landmarks_at((width, height))
-    return align_face(image, landmarks, geometry=geometry)
+    return recut_aligned(read_rgb(path), geometry)
 
 
 @dataclass

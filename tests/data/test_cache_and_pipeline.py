@@ -158,3 +158,18 @@ def test_unknown_augmentation_is_refused(rng):
     images = rng.integers(0, 256, (4, 8, 8, 3), dtype=np.uint8)
     with pytest.raises(ValueError, match="unknown augmentation"):
         pipeline.make_dataset(images, np.zeros(4), 2, augment="rotate")
+
+
+def test_a_cache_recut_to_dlibs_chip_is_its_own_cache(tiny_celeba, tmp_path):
+    from facetransfer.data.align import recut_aligned
+    from facetransfer.data.celeba import load_celeba
+    from facetransfer.data.images import read_rgb, resize
+
+    celeba = load_celeba(tiny_celeba)
+    files = celeba.paths(celeba.attributes.index[:3])
+    plain = cache.build_cache(files, 32, tmp_path, "full", progress=False)
+    chips = cache.build_cache(files, 32, tmp_path, "full", progress=False, geometry="dlib_chip")
+    assert chips.path != plain.path and "dlib_chip" in chips.path.name
+    expected = resize(recut_aligned(read_rgb(files[0]), "dlib_chip"), (32, 32))
+    np.testing.assert_array_equal(chips.images[0], expected)
+    assert not np.array_equal(chips.images[0], plain.images[0])

@@ -93,13 +93,19 @@ def test_teacher_class_means_are_unit_centres_of_each_identity():
     np.testing.assert_allclose(centres, [[1.0, 0.0], [0.0, 1.0]])
 
 
-@pytest.mark.parametrize("centres", [False, True])
+@pytest.mark.parametrize(("centres", "geometry"), [(False, "celeba"), (True, "dlib_chip")])
 def test_student_learns_the_teacher_and_saves_a_plain_calibrated_model(
-    tiny_celeba, tiny_teacher, tmp_path, centres
+    tiny_celeba, tiny_teacher, tmp_path, centres, geometry
 ):
     celeba = load_celeba(tiny_celeba)
     data = attributes.load_attribute_data(
-        celeba, 32, tmp_path / "cache", crop="face", progress=False, teacher=tiny_teacher
+        celeba,
+        32,
+        tmp_path / "cache",
+        crop="face",
+        progress=False,
+        teacher=tiny_teacher,
+        geometry=geometry,
     )
     assert data.descriptors["train"].shape == (len(data.labels["train"]), 128)
     assert data.teacher["name"] == "tiny" and data.teacher["images"]["train"] > 0
@@ -120,6 +126,8 @@ def test_student_learns_the_teacher_and_saves_a_plain_calibrated_model(
     record = json.loads((tmp_path / "models" / "improved.json").read_text())
     assert record["monitor"] == "val_descriptor_loss"
     assert record["teacher"]["name"] == "tiny" and record["teacher_centres"] is centres
+    assert record["geometry"] == geometry  # the photo intake will cut photos to it
+    assert record["learned_from"]["drawn"] is True and record["learned_from"]["images"] > 0
     # the drawn validation split is too few people to calibrate on: no thresholds, no crash
     assert "distance_thresholds" not in record
     # plain Keras, no custom objects: the training heads are not in the file
