@@ -14,7 +14,11 @@ from pathlib import Path
 
 from facetransfer.config import DLIB_DISTANCE_THRESHOLDS
 from facetransfer.modeling import dlib_resnet
-from facetransfer.modeling.checkpoints import model_metadata, save_with_sidecar
+from facetransfer.modeling.checkpoints import (
+    model_metadata,
+    save_with_sidecar,
+    write_json_atomically,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +53,11 @@ def dlib_base(models_dir) -> Path:
     """models/dlib.h5, written from the packaged weights the first time and reused after."""
     path = Path(models_dir) / "dlib.h5"
     if path.exists() and path.with_suffix(".json").exists():
+        record = model_metadata(path)
+        if any(record.get(k) != v for k, v in DLIB_METADATA.items()):
+            # written by an older facetransfer (no calibrated distances, say): the weights are
+            # the same, the sidecar is brought up to date
+            write_json_atomically(path.with_suffix(".json"), {**record, **DLIB_METADATA})
         return path
     log.info("writing dlib's face ResNet to %s (once)", path)
     model = dlib_resnet.build_dlib_resnet()

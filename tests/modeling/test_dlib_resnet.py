@@ -79,3 +79,17 @@ def test_a_person_model_on_dlib_loads_with_plain_keras(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "(1, 1)" in done.stdout
+
+
+def test_an_older_dlib_sidecar_is_brought_up_to_date(tmp_path):
+    import json
+
+    from facetransfer.modeling import bases
+
+    (tmp_path / "dlib.h5").write_bytes(b"weights written by an older version")
+    (tmp_path / "dlib.json").write_text(json.dumps({"arch": "dlib", "note": "kept"}))
+    path = bases.dlib_base(tmp_path)
+    record = json.loads((tmp_path / "dlib.json").read_text())
+    assert path == tmp_path / "dlib.h5" and record["note"] == "kept"
+    assert record["distance_thresholds"] == bases.DLIB_METADATA["distance_thresholds"]
+    assert (tmp_path / "dlib.h5").read_bytes() == b"weights written by an older version"

@@ -1,0 +1,191 @@
+"""Gallery benchmark on the real CelebA sample's wild photos (../shared/data/celeba-wild): identify,
+verify and cluster with a base whose distances are calibrated (dlib's by default).
+
+Protocol (issue "What users of face tools expect"):
+- People: the 100 wild people, split at random (seed 0) into 10 enrolled, 30 strangers and the
+  rest unused. Each enrolled person's first 10 photos (by file name) are enrolled with
+  `modeling.gallery.enrol`, their thresholds chosen on 1,000 CelebA strangers (aligned sample
+  images of people who are in no wild photo), for 1% of strangers' faces accepted by the gallery.
+- Identify: every other photo of the enrolled people, and every photo of the 30 strangers,
+  through `identify_image`; a photo counts by its largest face (the labelled person; the others
+  in it are unlabelled). Reported: enrolled photos named right, strangers' photos answered
+  "unknown".
+- Verify: all pairs of largest faces among the 40 people's photos, same person or not, decided
+  at the base's calibrated distance for 1% (as `facetransfer verify` does).
+- Cluster: the photos of 5 of the enrolled people, every face, through `cluster_photos`;
+  adjusted Rand index of the largest faces' clusters against who they are.
+
+    .venv/bin/python benchmarks/gallery.py [--base dlib|PATH]  # -> work/gallery-<base>.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+WORK = Path(__file__).resolve().parent / "work"
+SHARED_DATA = Path(
+    os.environ.get("FACETRANSFER_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared/data")
+)
+
+
+def machine() -> str:
+    model = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{model}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--base", default="dlib")
+    parser.add_argument("--shared", type=Path, default=SHARED_DATA)
+    parser.add_argument("--enrolled", type=int, default=10)
+    parser.add_argument("--strangers-people", type=int, default=30)
+    parser.add_argument("--enrol-photos", type=int, default=10)
+    parser.add_argument("--cluster-people", type=int, default=5)
+    parser.add_argument("--celeba-strangers", type=int, default=1000)
+    args = parser.parse_args(argv)
+    if not (args.shared / "manifest.csv").exists():
+        print(f"no shared data at {args.shared}", file=sys.stderr)
+        return 2
+
+    from sklearn.metrics import adjusted_rand_score
+
+    from facetransfer.data.celeba import load_celeba
+    from facetransfer.data.intake import align_celeba_rows
+    from facetransfer.data.strangers import stranger_rows
+    from facetransfer.modeling.bases import resolve_base
+    from facetransfer.modeling.calibrate import pair_distances
+    from facetransfer.modeling.clustering import cluster_photos
+    from facetransfer.modeling.gallery import FaceEmbedder, enrol, identify_image
+    from facetransfer.progress import progress_bar, setup_logging
+
+    setup_logging()
+    start = time.perf_counter()
+    base_path = resolve_base(args.base, WORK / "models")
+
+    class Remembering(FaceEmbedder):
+        """Detects and describes each photo once for every stage of the benchmark."""
+
+        seen: dict = {}
+
+        def faces(self, photo, min_face_confidence=0.9):
+            key = (str(photo), min_face_confidence)
+            if key not in self.seen:
+                self.seen[key] = super().faces(photo, min_face_confidence)
+            return self.seen[key]
+
+    plain = FaceEmbedder.load(base_path)
+    embedder = Remembering(**{f: getattr(plain, f) for f in plain.__dataclass_fields__})
+
+    manifest = pd.read_csv(args.shared / "manifest.csv")
+    wild = manifest[manifest["kind"] == "wild"]
+    folder = args.shared / "celeba-wild" / "img_celeba"
+    people = np.sort(wild["identity"].unique())
+    rng = np.random.default_rng(0)
+    order = rng.permutation(people)
+    enrolled = sorted(order[: args.enrolled].tolist())
+    strangers = sorted(order[args.enrolled : args.enrolled + args.strangers_people].tolist())
+    photos = {
+        int(p): sorted(folder / n for n in wild.loc[wild["identity"] == p, "image"])
+        for p in enrolled + strangers
+    }
+
+    celeba = load_celeba(args.shared / "celeba")
+    pool = stranger_rows(celeba, args.celeba_strangers, exclude_identities=set(people.tolist()))
+    pool = align_celeba_rows(
+        pool, WORK / "aligned" / f"gallery-strangers-{embedder.geometry}", embedder.geometry
+    )
+    gallery = enrol(
+        {f"p{p}": photos[p][: args.enrol_photos] for p in enrolled},
+        embedder,
+        strangers=pool["aligned"].tolist(),
+    )
+
+    named_right, person_photos, unknown, stranger_photos, no_face = 0, 0, 0, 0, 0
+    tests = [(p, f) for p in enrolled for f in photos[p][args.enrol_photos :]]
+    tests += [(p, f) for p in strangers for f in photos[p]]
+    for person, photo in progress_bar(tests, desc="identify"):
+        result = identify_image(gallery, embedder, photo)
+        if not result["faces"]:
+            no_face += 1
+            continue
+        said = result["faces"][0]["person"]
+        if person in enrolled:
+            person_photos += 1
+            named_right += said == f"p{person}"
+        else:
+            stranger_photos += 1
+            unknown += said == "unknown"
+
+    vectors, owners = [], []
+    for person in enrolled + strangers:
+        for photo in photos[person]:
+            _, described, _ = embedder.faces(photo)
+            if len(described):
+                vectors.append(described[0])
+                owners.append(person)
+    distances, same = pair_distances(np.stack(vectors), np.array(owners))
+    rate, threshold = embedder.threshold_for(0.01)
+
+    chosen = enrolled[: args.cluster_people]
+    cluster_files = [f for p in chosen for f in photos[p]]
+    clusters = cluster_photos(cluster_files, embedder)
+    largest = clusters.table[clusters.table["face"] == 0]
+    truth = [next(p for p in chosen if Path(path) in photos[p]) for path in largest["path"]]
+
+    result = {
+        "base": str(base_path),
+        "identify": {
+            "enrolled_people": len(enrolled),
+            "enrolled_photos_each": args.enrol_photos,
+            "named_right": round(named_right / person_photos, 4),
+            "enrolled_test_photos": person_photos,
+            "strangers_unknown": round(unknown / stranger_photos, 4),
+            "stranger_photos": stranger_photos,
+            "stranger_people": len(strangers),
+            "photos_without_face": no_face,
+            "thresholds": {n: round(r["threshold"], 4) for n, r in gallery.people.items()},
+        },
+        "verify": {
+            "threshold": threshold,
+            "rate": rate,
+            "same_accepted": round(float((distances[same] < threshold).mean()), 4),
+            "different_accepted": round(float((distances[~same] < threshold).mean()), 4),
+            "pairs_same": int(same.sum()),
+            "pairs_different": int((~same).sum()),
+        },
+        "cluster": {
+            "people": len(chosen),
+            "photos": len(cluster_files),
+            "faces": len(clusters.table),
+            "groups": int(clusters.table["cluster"].max() + 1),
+            "ungrouped_faces": int((clusters.table["cluster"] < 0).sum()),
+            "adjusted_rand_index": round(float(adjusted_rand_score(truth, largest["cluster"])), 4),
+        },
+        "minutes": round((time.perf_counter() - start) / 60, 1),
+        "machine": machine(),
+    }
+    WORK.mkdir(parents=True, exist_ok=True)
+    name = Path(str(base_path)).stem
+    (WORK / f"gallery-{name}.json").write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
