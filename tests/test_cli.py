@@ -157,3 +157,46 @@ def test_annotated_photos_mirror_the_folders_given(tmp_path):
     third = annotated_path(out, tmp_path / "a" / "x" / "IMG_1.png", tmp_path / "a", taken)
     assert first == out / "a" / "x" / "IMG_1.png" and second == out / "b" / "x" / "IMG_1.png"
     assert third == out / "a" / "x" / "IMG_1-2.png"  # same stem, other suffix: no overwrite
+
+
+@pytest.mark.slow
+def test_transfer_again_after_the_photos_moved_reuses_their_crops(tmp_path, capsys):
+    import shutil
+    from pathlib import Path
+
+    import pandas as pd
+    from shared_data import SHARED_DATA
+
+    if not (SHARED_DATA / "manifest.csv").exists():
+        pytest.skip("no shared CelebA sample")
+    manifest = pd.read_csv(SHARED_DATA / "manifest.csv")
+    wild = manifest[manifest["kind"] == "wild"]
+    first, second = sorted(wild["identity"].unique())[:2]
+    folder = SHARED_DATA / "celeba-wild" / "img_celeba"
+    for who, sub, n in ((first, "paco", 8), (second, "others", 6)):
+        (tmp_path / "fotos" / sub).mkdir(parents=True)
+        for name in wild.loc[wild["identity"] == who, "image"][:n]:
+            shutil.copy(folder / name, tmp_path / "fotos" / sub / name)
+    argv = ["transfer", "--base", "dlib", "--person", "paco", "--models-dir", str(tmp_path / "m")]
+    argv += ["--data-dir", str(tmp_path / "data"), "--logs-dir", str(tmp_path / "logs")]
+    assert cli.main([*argv, "--fotos", str(tmp_path / "fotos")]) == 0
+    crops = sorted((tmp_path / "data" / "aligned").rglob("by-content/*.png"))
+    stamps = {c: c.stat().st_mtime_ns for c in crops}
+    assert crops
+    shutil.move(tmp_path / "fotos", tmp_path / "moved")  # the photos moved
+    (tmp_path / "fotos" / "paco").mkdir(parents=True)  # and a new folder of the same names
+    for photo in sorted((tmp_path / "moved" / "paco").iterdir())[:3]:
+        shutil.copy(photo, tmp_path / "fotos" / "paco" / photo.name)
+    capsys.readouterr()
+    assert cli.main([*argv, "--fotos", str(tmp_path / "moved")]) == 0
+    assert {c: c.stat().st_mtime_ns for c in crops} == stamps  # reused, not aligned again
+    assert sorted((tmp_path / "data" / "aligned").rglob("by-content/*.png")) == crops
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["n_person"] > 0
+    # the new folder with photos of the same names: its own three photos, none of the others
+    assert cli.main([*argv, "--fotos", str(tmp_path / "fotos")]) == 0
+    split = pd.read_csv(tmp_path / "m" / "paco.split.csv")
+    assert sorted(Path(p).name for p in split["path"]) == sorted(
+        p.name for p in (tmp_path / "fotos" / "paco").iterdir()
+    )
+    assert all(str(tmp_path / "fotos") in p for p in split["path"])

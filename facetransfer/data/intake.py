@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,11 +12,12 @@ import numpy as np
 import pandas as pd
 
 from facetransfer.config import STRANGERS
-from facetransfer.data.align import align_file, align_folder
+from facetransfer.data.align import align_file
 from facetransfer.data.cache import build_cache
 from facetransfer.data.fotos import split_fotos
 from facetransfer.data.geometry import resolve_geometry
 from facetransfer.data.strangers import stranger_rows
+from facetransfer.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -44,34 +45,59 @@ def align_photos(
     frame: pd.DataFrame, aligned_dir, geometry: str = "celeba", progress: bool = True
 ) -> pd.DataFrame:
     """Replace each photo's path by its aligned face crop in `geometry` (the base's: CelebA's
-    178x218 crop, or dlib's 150x150 chip), cached under `aligned_dir/<geometry>/`; photos with no
-    face are dropped and listed. CelebA negatives go through the same intake (align_celeba_rows).
+    178x218 crop, or dlib's 150x150 chip); photos with no face are dropped and listed. CelebA
+    negatives go through the same intake (align_celeba_rows).
+
+    Crops are cached by the photo's content, under `aligned_dir/<geometry>/by-content/`: a photo
+    moved or copied to another folder reuses its crop, a changed photo is aligned again, and two
+    folders' photos of the same name never share a crop. A photo with no face is remembered too
+    (a `.noface` note beside where its crop would be); one that could not be read is tried again
+    next time.
     """
-    aligned_dir = Path(aligned_dir) / resolve_geometry(geometry).name
+    out = Path(aligned_dir) / resolve_geometry(geometry).name / "by-content"
+    out.mkdir(parents=True, exist_ok=True)
     frame = frame.copy()
     frame["aligned"] = frame["path"]
-    user = frame["source"] == "fotos"
-    dropped = []
-    folders = sorted({str(Path(p).parent) for p in frame.loc[user, "path"]})
-    # one out folder per photo folder: train/paco and test/paco must not share one
-    base = Path(os.path.commonpath([str(Path(f).parent) for f in folders])) if folders else None
-    for folder in folders:
-        key = Path(folder).relative_to(base).as_posix().replace("/", "__").replace(" ", "_")
-        out = aligned_dir / key
-        manifest = align_folder(folder, out, geometry, progress=progress)
-        lookup = {str(Path(r.source)): r for r in manifest.itertuples()}
-        for i in frame.index[user & (frame["path"].map(lambda p: str(Path(p).parent)) == folder)]:
-            row = lookup.get(str(Path(frame.at[i, "path"])))
-            if row is None or row.status != "ok":
-                reason = "no face found" if row is None or row.status == "no_face" else row.reason
-                dropped.append((frame.at[i, "path"], reason))
-                frame.at[i, "aligned"] = None
-            else:
-                frame.at[i, "aligned"] = str(row.crop)
+    user = frame.index[frame["source"] == "fotos"]
+    dropped, reused = [], 0
+    for i in progress_bar(user, desc="aligning faces", enabled=progress, unit="photo"):
+        source = Path(frame.at[i, "path"])
+        try:
+            key = content_key(source)
+        except OSError as error:
+            dropped.append((source, f"cannot be read ({error})"))
+            frame.at[i, "aligned"] = None
+            continue
+        crop, no_face = out / f"{key}.png", out / f"{key}.noface"
+        if crop.exists():
+            reused += 1
+        elif no_face.exists():
+            reused += 1
+            dropped.append((source, no_face.read_text(encoding="utf-8").strip()))
+            crop = None
+        else:
+            result = align_file(source, crop, geometry)
+            if result.status != "ok":
+                if result.status == "no_face":
+                    no_face.write_text(result.reason + "\n", encoding="utf-8")
+                dropped.append((source, result.reason))
+                crop = None
+        frame.at[i, "aligned"] = None if crop is None else str(crop)
+    if len(user):
+        log.info("%d photos: %d crops reused, %d dropped", len(user), reused, len(dropped))
     for path, reason in dropped:
         log.warning("skipped %s: %s", path, reason)
     frame = frame[frame["aligned"].notna()].reset_index(drop=True)
-    return align_celeba_rows(frame, aligned_dir / "_celeba", geometry)
+    return align_celeba_rows(frame, Path(aligned_dir) / "_celeba", geometry)
+
+
+def content_key(path) -> str:
+    """A name for a photo's content: the same bytes anywhere give the same name."""
+    digest = hashlib.sha1()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:24]
 
 
 def align_celeba_rows(frame: pd.DataFrame, aligned_dir, geometry: str = "celeba") -> pd.DataFrame:
