@@ -23,6 +23,7 @@ Results go to benchmarks/work/speed.json and a Markdown report to stdout.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
@@ -412,7 +413,7 @@ def task_inference(params: dict) -> dict:
     from facetransfer.data.images import read_rgb
     from facetransfer.modeling import networks
     from facetransfer.modeling.checkpoints import save_with_sidecar
-    from facetransfer.modeling.predict import load_person_model, predict_photo, prepare_face, scores
+    from facetransfer.modeling.predict import load_person_model, predict_image, prepare_face, scores
 
     import_seconds = time.perf_counter() - start_import
     keras.utils.set_random_seed(0)
@@ -426,16 +427,16 @@ def task_inference(params: dict) -> dict:
     load_seconds = time.perf_counter() - start
     photos = wild_photos(params["photos"])
     start = time.perf_counter()
-    predict_photo(loaded, photos[0])  # first photo: the detector is built, functions traced
+    predict_image(loaded, photos[0])  # first photo: the detector is built, functions traced
     first_seconds = time.perf_counter() - start
-    predict_photo(loaded, photos[1])
+    predict_image(loaded, photos[1])
 
     load_before = load_average()
     totals, stages, faces = [], {"decode": [], "detect": [], "align": [], "score": []}, 0
     direct = []
     for photo in photos:
         start = time.perf_counter()
-        result = predict_photo(loaded, photo)
+        result = predict_image(loaded, photo)
         totals.append(time.perf_counter() - start)
         faces += len(result["faces"])
         # The same work again, stage by stage.
@@ -479,7 +480,76 @@ def task_inference(params: dict) -> dict:
     }
 
 
+def task_faces(params: dict) -> dict:
+    """The student against the dlib base, each as a distance person model (what `predict` runs
+    on either): per-face scoring (one face per call, as `predict` scores a photo's faces, and 64
+    at a time, as a folder's or a gallery's), and `predict` per photo, decode to decision."""
+    import keras
+    import numpy as np
+
+    from facetransfer.config import ARCHITECTURES
+    from facetransfer.modeling import networks
+    from facetransfer.modeling.bases import dlib_base
+    from facetransfer.modeling.checkpoints import load_model_file, save_with_sidecar
+    from facetransfer.modeling.heads import distance_person_model
+    from facetransfer.modeling.predict import load_person_model, predict_image
+
+    keras.utils.set_random_seed(0)
+    arch = ARCHITECTURES["improved"]
+    work = Path(params["work"])
+    student = (
+        load_model_file(params["student"])
+        if params.get("student")
+        else networks.improved_cnn(arch.image_size, widths=arch.widths)
+    )
+    bases = {
+        "student": (student, params.get("student_geometry", arch.geometry), arch.crop),
+        "dlib": (
+            load_model_file(dlib_base(ROOT / "benchmarks" / "work" / "models")),
+            "dlib_chip",
+            "full",
+        ),
+    }
+    photos = wild_photos(params["photos"])
+    rng = np.random.default_rng(0)
+    out = {"photos": len(photos), "load_before": load_average()}
+    for name, (base, geometry, crop) in bases.items():
+        dim = base.get_layer("embedding").output.shape[-1]
+        model = distance_person_model(base, np.zeros(dim, np.float32), 0.6)
+        meta = {"person": name, "threshold": 0.5, "crop": crop, "align": True, "geometry": geometry}
+        save_with_sidecar(model, work / f"{name}.h5", meta)
+        person = load_person_model(work / f"{name}.h5")
+        size = person.size
+        one = rng.integers(0, 256, (1, size, size, 3)).astype(np.uint8)
+        many = rng.integers(0, 256, (64, size, size, 3)).astype(np.uint8)
+        for _ in range(5):  # person.score is what predict calls: the model as one graph
+            person.score(one)
+            person.score(many)
+        single = timed_repeats(functools.partial(person.score, one), 100)
+        batched = timed_repeats(functools.partial(person.score, many), 10)
+        predict_image(person, photos[0])  # the detector is built, functions traced
+        totals = []
+        for photo in photos:
+            start = time.perf_counter()
+            predict_image(person, photo)
+            totals.append(time.perf_counter() - start)
+        out[name] = {
+            "params": int(base.count_params()),
+            "input": size,
+            "face_ms_one_at_a_time": round(1000 * statistics.median(single), 2),
+            "faces_s_64_at_a_time": round(64 / statistics.median(batched), 1),
+            "predict_median_ms": round(1000 * statistics.median(totals), 1),
+            "predict_p95_ms": round(1000 * float(np.percentile(totals, 95)), 1),
+        }
+    s, d = out["student"], out["dlib"]
+    out["speedup_one_at_a_time"] = round(d["face_ms_one_at_a_time"] / s["face_ms_one_at_a_time"], 2)
+    out["speedup_64_at_a_time"] = round(s["faces_s_64_at_a_time"] / d["faces_s_64_at_a_time"], 2)
+    out["load_after"] = load_average()
+    return out
+
+
 TASKS = {
+    "faces": task_faces,
     "ceilings": task_ceilings,
     "cache": task_cache,
     "pipeline": task_pipeline,
@@ -821,7 +891,16 @@ def main(argv=None) -> int:
     parser.add_argument("--runs", help=f"comma-separated training runs, of: {list(TRAIN_RUNS)}")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "work" / "speed.json")
     parser.add_argument("--report", type=Path, help="read a saved JSON and print its report")
-    parser.add_argument("--shared-data", type=Path, help=f"the real sample (default {SHARED_DATA})")
+    parser.add_argument(
+        "--shared-data", type=Path, help="the real sample (default: ../shared/data beside the repo)"
+    )
+    parser.add_argument(
+        "--faces-only",
+        action="store_true",
+        help="only the student against the dlib base: per-face scoring and predict per photo",
+    )
+    parser.add_argument("--student", type=Path, help="--faces-only: the student's .h5")
+    parser.add_argument("--student-geometry", default=None, help="--faces-only: its geometry")
     parser.add_argument("--task", help=argparse.SUPPRESS)
     parser.add_argument("--params", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -838,6 +917,18 @@ def main(argv=None) -> int:
     if not (SHARED_DATA / "manifest.csv").exists():
         print(f"the CelebA sample is not at {SHARED_DATA}: nothing to measure", file=sys.stderr)
         return 2
+    if args.faces_only:
+        with tempfile.TemporaryDirectory(prefix="facetransfer-speed-") as work:
+            params = {"work": work, "photos": args.photos or 40}
+            if args.student:
+                params["student"] = str(args.student)
+                geometry = json.loads(args.student.with_suffix(".json").read_text())["geometry"]
+                params["student_geometry"] = args.student_geometry or geometry
+            results = {"machine": machine(), "faces": run_task("faces", params)}
+        out = args.out.with_name("speed-faces.json")
+        out.write_text(json.dumps(results, indent=2))
+        print(json.dumps(results, indent=2))
+        return 0
     results = orchestrate(args)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2))

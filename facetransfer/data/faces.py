@@ -69,9 +69,16 @@ def get_detector():
     with _detector_lock:
         if _detector is None:
             # loads TensorFlow and its weights: only once a photo needs detecting
+            import tensorflow as tf  # noqa: PLC0415
             from mtcnn import MTCNN  # noqa: PLC0415
 
             _detector = MTCNN(device=DETECTOR_DEVICE)
+            # mtcnn calls each stage's network eagerly, once per pyramid scale: Keras then runs
+            # it layer by layer from Python. As graphs (traced once per input shape, then for
+            # any) the same boxes and landmarks come out, bit for bit, ~5x faster (293 -> 53 ms
+            # median on 20 wild photos, AMD EPYC 2 cores under load; BENCHMARKS.md, section 3).
+            for stage in _detector.stages:
+                stage._model = tf.function(stage._model, reduce_retracing=True)
     return _detector
 
 

@@ -33,7 +33,7 @@ from facetransfer.modeling.checkpoints import (
     model_metadata,
     write_json_atomically,
 )
-from facetransfer.modeling.predict import face_crops, prepare_face, read_photo
+from facetransfer.modeling.predict import as_graph, face_crops, prepare_face, read_photo
 from facetransfer.progress import progress_bar
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,7 @@ class FaceEmbedder:
     crop: str
     thresholds: dict[str, float]
     learned_from: dict | None = None
+    graph: object = None  # the extractor as one TensorFlow graph, made on first use
 
     @classmethod
     def load(cls, base_path) -> FaceEmbedder:
@@ -75,9 +76,11 @@ class FaceEmbedder:
         if not crops:
             return np.zeros((0, self.extractor.output_shape[-1]), np.float32)
         batch = np.stack([prepare_face(c, self.size, self.crop) for c in crops])
-        return keras.ops.convert_to_numpy(
-            self.extractor(batch.astype(np.float32), training=False)
-        ).astype(np.float32)
+        if self.graph is None:
+            self.graph = as_graph(self.extractor)
+        if len(batch) > 64:
+            return self.extractor.predict(batch, batch_size=64, verbose=0).astype(np.float32)
+        return np.asarray(self.graph(batch.astype(np.float32)), dtype=np.float32)
 
     def describe_files(self, crop_paths) -> np.ndarray:
         """Descriptors of aligned crop files (CelebA strangers through the intake)."""

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import tensorflow as tf
 
 from facetransfer.config import MIN_FACE_CONFIDENCE
 from facetransfer.data.align import align_face
@@ -30,6 +31,13 @@ class PersonModel:
     path: Path
     geometry: str = "celeba"  # the crop its base was trained on (data.align.GEOMETRIES)
     base_learned_from: dict | None = None  # what its base learned from (drawn or real faces)
+    graph: object = None  # the model as one TensorFlow graph (as_graph), made on first use
+
+    def score(self, faces: np.ndarray) -> np.ndarray:
+        """Scores of a photo's faces (its model input crops)."""
+        if self.graph is None:
+            self.graph = as_graph(self.model)
+        return scores(self.model, faces, graph=self.graph)
 
     @property
     def size(self) -> int:
@@ -56,10 +64,20 @@ def load_person_model(path) -> PersonModel:
     )
 
 
-def scores(model, images: np.ndarray, batch_size: int = 64) -> np.ndarray:
-    """The model's score for each image, as a flat float32 array."""
+def as_graph(model):
+    """`model` as one TensorFlow graph for a few faces at a time (traced again only for a new
+    input shape; any number of faces after the second): called eagerly, Keras runs a network
+    layer by layer from Python, which on a 2-core CPU cost ~75 ms a face for the student and
+    ~200 ms for dlib's ResNet, against ~5 and ~15 ms as a graph (BENCHMARKS.md, section 3)."""
+    return tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+
+
+def scores(model, images: np.ndarray, batch_size: int = 64, *, graph=None) -> np.ndarray:
+    """The model's score for each image, as a flat float32 array. `graph`: `as_graph(model)`,
+    for a model scoring one photo's faces at a time."""
     if len(images) <= batch_size:  # one photo's faces: skip predict()'s per-call setup
-        return np.asarray(model(images, training=False), dtype=np.float32).reshape(-1)
+        out = (graph or model)(tf.convert_to_tensor(images))
+        return np.asarray(out, dtype=np.float32).reshape(-1)
     return model.predict(images, batch_size=batch_size, verbose=0).reshape(-1)
 
 
@@ -129,7 +147,7 @@ def predict_image(
     crops, boxes = face_crops(image, faces if person.align else None, geometry=person.geometry)
     if crops:
         batch = np.stack([prepare_face(c, person.size, person.crop) for c in crops])
-        probs = scores(person.model, batch)
+        probs = person.score(batch)
         for box, p in zip(boxes, probs, strict=True):
             result["faces"].append(
                 {"box": box, "probability": float(p), "is_person": bool(p >= threshold)}
