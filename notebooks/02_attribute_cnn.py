@@ -45,8 +45,13 @@ improved_epochs = improved_arch.epochs
 improved_image_size = improved_arch.image_size
 improved_crop = improved_arch.crop
 improved_batch_size = improved_arch.batch_size
+improved_geometry = improved_arch.geometry  # "celeba", or "dlib_chip": dlib's tighter face chip
+teacher = "auto"           # distil dlib's face network into the improved one: "dlib", None, or
+                           # "auto" (dlib when face_recognition_models is installed)
 
 # %%
+import importlib.util
+
 import pandas as pd
 from IPython.display import display
 
@@ -55,6 +60,7 @@ from facetransfer.data.celeba import load_celeba
 from facetransfer.demo.sources import resolve_celeba
 from facetransfer.modeling.attribute_evaluation import evaluate_attribute_model
 from facetransfer.modeling.attributes import load_attribute_data, train_attribute_model
+from facetransfer.modeling.bases import resolve_base
 from facetransfer.modeling.checkpoints import load_model_file
 from facetransfer.modeling.fit import run_dir
 from facetransfer.modeling.networks import SEED_CONFIGS, seed_cnn
@@ -141,12 +147,21 @@ plots.save_figure(fig, figures / "02_seed_accuracy_vs_baseline.png");
 # ## The improved network
 #
 # BatchNorm, global average pooling and a 128-d embedding layer, trained with binary cross-entropy on
-# logits (40 independent answers) at 128x128 on the face-centred crop, and, where CelebA's identities
-# are known, an additive-margin identity loss on the embedding. Same table, same columns.
+# logits (40 independent answers) at 112x112 on the face-centred crop, and, where CelebA's identities
+# are known, an additive-margin identity loss on the embedding. With a `teacher` it is also a
+# *student*: its embedding learns the descriptor dlib's face network gives each training image
+# (computed once and cached), so it recognises people in dlib's own distances and answers the 40
+# attributes in the same forward pass. Same table, same columns; TensorBoard shows the descriptor
+# loss beside the others.
 
 # %%
+if teacher == "auto":
+    teacher = "dlib" if importlib.util.find_spec("face_recognition_models") else None
+teacher_path = resolve_base(teacher, paths.models) if teacher else None
+print("teacher:", teacher or "none")
 if train_improved:
-    improved_data = load_attribute_data(celeba, improved_image_size, paths.cache, crop=improved_crop)
+    improved_data = load_attribute_data(celeba, improved_image_size, paths.cache, crop=improved_crop,
+                                        teacher=teacher_path, geometry=improved_geometry)
     logs = run_dir(paths.logs, "02_attribute_cnn", "improved")
     _, result = train_attribute_model(
         improved_data, arch="improved", epochs=improved_epochs, batch_size=improved_batch_size,

@@ -138,17 +138,27 @@ model.summary()
 # ## On the improved base
 #
 # A logistic unit on the improved network's L2-normalised embedding (129 weights), which notebook 02
-# trained to tell attributes and, where CelebA's identities are known, people apart.
+# trained to tell attributes and, where CelebA's identities are known, people apart. When notebook 02
+# distilled dlib into it (a *student*), its embedding speaks dlib's distances and its sidecar has
+# distances calibrated on CelebA faces: it then gets dlib's own head, the distance to the mean of
+# the person's photos, on the crop it was trained on.
 
 # %%
 if have_improved:
+    student = bool(model_metadata(improved_path).get("teacher"))
+    improved_geometry = geometry_of(improved_path)
+    improved_split, improved_pool, improved_aligned = (
+        (split, pool, use_alignment) if improved_geometry == "celeba" else intake(improved_geometry))
+    print("improved base:", "a student of " + model_metadata(improved_path)["teacher"]["name"]
+          if student else "attributes and identities only", "|", improved_geometry, "crops")
     runs["improved"] = run_dir(paths.logs, "03_transfer_learning", f"{person}-improved")
     results["improved"], datas["improved"], model = transfer(
-        improved_path, split, out=out["improved"], logs_dir=runs["improved"],
-        cache_dir=paths.cache, person=person, head="embedding", epochs=improved_epochs,
+        improved_path, improved_split, out=out["improved"], logs_dir=runs["improved"],
+        cache_dir=paths.cache, person=person, head="auto" if student else "embedding",
+        epochs=improved_epochs,
         learning_rate=None if unfreeze_top else improved_learning_rate, batch_size=batch_size,
         target_false_accept=target_false_accept, unfreeze_top=unfreeze_top,
-        align=use_alignment, strangers=pool, seed=seed)
+        align=improved_aligned, strangers=improved_pool, seed=seed)
 
 # %% [markdown]
 # ## On dlib's face network

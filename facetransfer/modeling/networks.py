@@ -171,6 +171,7 @@ def build_attribute_model(
     image_size: int,
     config: str = "model2",
     learning_rate: float | None = None,
+    *,
     widths=(32, 64, 128, 256),
 ):
     """The attribute network of `arch` ("seed" or "improved"), compiled."""
