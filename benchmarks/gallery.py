@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -35,18 +34,6 @@ WORK = Path(__file__).resolve().parent / "work"
 SHARED_DATA = Path(
     os.environ.get("FACETRANSFER_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared/data")
 )
-
-
-def machine() -> str:
-    model = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}"
 
 
 def main(argv=None) -> int:
@@ -63,6 +50,7 @@ def main(argv=None) -> int:
         print(f"no shared data at {args.shared}", file=sys.stderr)
         return 2
 
+    from recognition import machine  # the same machine line as the recognition benchmark
     from sklearn.metrics import adjusted_rand_score
 
     from facetransfer.data.celeba import load_celeba
