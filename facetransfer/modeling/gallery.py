@@ -1,14 +1,17 @@
 """A gallery of people: the descriptors of each person's enrolled faces on one base, and a
 distance threshold per person; identify every face in a photo, verify two photos, embed faces.
 
-A face is a person's when its descriptor lies within that person's threshold of the mean of their
-enrolled faces (dlib's own rule, measured best on the dlib base in BENCHMARKS.md, section 2); when
-several people pass, the closest wins and the next closest is reported beside it. Each person's
-threshold lets `target_false_accept / n_people` of CelebA strangers through (so the whole gallery
-accepts at most `target_false_accept` of strangers' faces) when CelebA is there; without it, the
-base's own calibrated distance (dlib's, or a distilled student's) for the nearest rate. One or two
-photos enrol a person just as well: their mean is the face itself. Descriptors are stored as the
-base gives them (not unit length): the calibrated distances are distances between those.
+A face's distance to a person is its mean distance to each of their enrolled faces: on the scale of
+one pair's distance, which the base's calibration speaks (the distance to the mean of the enrolled
+faces is shorter for everyone, strangers included, so a pair's threshold let 17% of strangers
+through on the wild photos: BENCHMARKS.md, section 6). A face is the person's when that distance
+is within the person's threshold; when several people pass, the closest wins and the next closest
+is reported beside it. Each person's threshold lets `target_false_accept / n_people` of CelebA
+strangers through (so the whole gallery accepts at most `target_false_accept` of strangers' faces)
+when CelebA is there; without it, the base's own calibrated pair distance (dlib's, or a distilled
+student's) for the nearest rate. One or two photos enrol a person just as well. Descriptors are
+stored as the base gives them (not unit length): the calibrated distances are distances between
+those.
 """
 
 from __future__ import annotations
@@ -116,9 +119,13 @@ class Gallery:
     people: dict[str, dict] = field(default_factory=dict)  # name -> threshold, counts, ...
     target_false_accept: float = TARGET_FALSE_ACCEPT
 
-    def centres(self) -> tuple[list[str], np.ndarray]:
+    def distances(self, vectors: np.ndarray) -> tuple[list[str], np.ndarray]:
+        """(names, (n_vectors, n_people)): each descriptor's mean distance to each person's
+        enrolled faces."""
         names = sorted(self.people)
-        return names, np.stack([self.vectors[self.names == n].mean(axis=0) for n in names])
+        vectors = np.asarray(vectors, np.float64).reshape(-1, self.vectors.shape[1])
+        pairs = np.linalg.norm(vectors[:, None] - self.vectors[None].astype(np.float64), axis=-1)
+        return names, np.stack([pairs[:, self.names == n].mean(axis=1) for n in names], axis=1)
 
     def save(self, out_dir) -> Path:
         out_dir = Path(out_dir)
@@ -195,12 +202,12 @@ def enrol(
 
 def _choose_thresholds(gallery: Gallery, embedder: FaceEmbedder, strangers) -> None:
     per_person = gallery.target_false_accept / len(gallery.people)
-    names, centres = gallery.centres()
     stranger_vectors = embedder.describe_files(strangers) if strangers else None
-    for name, centre in zip(names, centres, strict=True):
+    names, to_strangers = gallery.distances(stranger_vectors) if strangers else (None, None)
+    for k, name in enumerate(sorted(gallery.people)):
         record = gallery.people[name]
-        if stranger_vectors is not None and len(stranger_vectors) * per_person >= 1:
-            distances = np.linalg.norm(stranger_vectors - centre, axis=1)
+        if to_strangers is not None:
+            distances = to_strangers[:, k]
             record["threshold"] = float(np.quantile(distances, per_person))
             record["chosen_on"] = f"{len(distances)} CelebA strangers, {per_person:.2%} accepted"
         else:
@@ -212,11 +219,10 @@ def _choose_thresholds(gallery: Gallery, embedder: FaceEmbedder, strangers) -> N
 def match(gallery: Gallery, vectors: np.ndarray) -> list[dict]:
     """For each descriptor: the person (closest of those within their threshold, or "unknown"),
     its distance as score, and the next closest person and distance."""
-    names, centres = gallery.centres()
+    names, table = gallery.distances(vectors)
     thresholds = np.array([gallery.people[n]["threshold"] for n in names])
     answers = []
-    for vector in np.asarray(vectors):
-        distances = np.linalg.norm(centres - vector, axis=1)
+    for distances in table:
         order = np.argsort(distances)
         passing = [i for i in order if distances[i] < thresholds[i]]
         best = passing[0] if passing else order[0]
