@@ -75,8 +75,8 @@ def get_detector():
             _detector = MTCNN(device=DETECTOR_DEVICE)
             # mtcnn calls each stage's network eagerly, once per pyramid scale: Keras then runs
             # it layer by layer from Python. As graphs (traced once per input shape, then for
-            # any) the same boxes and landmarks come out, bit for bit, ~5x faster (293 -> 53 ms
-            # median on 20 wild photos, AMD EPYC 2 cores under load; BENCHMARKS.md, section 3).
+            # any) the same boxes and landmarks come out, bit for bit, several times faster
+            # (`benchmarks/speed.py --faces-only` times both; BENCHMARKS.md, section 3).
             for stage in _detector.stages:
                 stage._model = tf.function(stage._model, reduce_retracing=True)
     return _detector

@@ -67,8 +67,8 @@ def load_person_model(path) -> PersonModel:
 def as_graph(model):
     """`model` as one TensorFlow graph for a few faces at a time (traced again only for a new
     input shape; any number of faces after the second): called eagerly, Keras runs a network
-    layer by layer from Python, which on a 2-core CPU cost ~75 ms a face for the student and
-    ~200 ms for dlib's ResNet, against ~5 and ~15 ms as a graph (BENCHMARKS.md, section 3)."""
+    layer by layer from Python, several times slower on a 2-core CPU (BENCHMARKS.md, section 5,
+    has the per-face times as graphs)."""
     return tf.function(lambda x: model(x, training=False), reduce_retracing=True)
 
 
