@@ -90,9 +90,9 @@ ARCHITECTURES = {
         augment=None,
         identity_weight=0.0,
     ),
-    # 112 px and widths 32..256: scores a face ~5x faster than dlib's ResNet in batches and trains
-    # at ~115 images/s on a 2-core AMD EPYC (the earlier 128 px, 64..256 network: ~1.5x and ~50;
-    # BENCHMARKS.md, section 3). float32: bfloat16's effect on accuracy is not measured yet.
+    # 112 px and widths 32..256 (1.2 M parameters; it was 128 px and 64..256, 1.9 M): the student
+    # of `--teacher dlib`, small enough to score faces several times faster than dlib's ResNet
+    # (BENCHMARKS.md, section 5). float32: bfloat16's effect on accuracy is not measured yet.
     "improved": Architecture(
         image_size=112,
         crop="face",
