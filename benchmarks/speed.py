@@ -553,7 +553,8 @@ def task_faces(params: dict) -> dict:
                 stage._model = stage._model.python_function  # the Keras model itself
         detect_faces(images[0])
         out[f"detect_{how}_mean_ms"] = round(
-            1000 * statistics.median(timed_repeats(lambda: [detect_faces(i) for i in images], 1))
+            1000
+            * statistics.median(timed_repeats(lambda: [detect_faces(i) for i in images], 1))
             / len(images),
             1,
         )
