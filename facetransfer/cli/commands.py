@@ -235,20 +235,23 @@ def cmd_predict(args) -> int:
     counts = {p.person: PredictionCounts(p.person) for p in people}
     rows, taken = [], set()
     for path, found_under in photo_list(args.photos, args.recursive):
-        faces = None  # detected once per photo, whichever models score it
-        if all(p.align for p in people):
-            try:
-                faces = detect_faces(read_rgb(path), min_confidence=args.min_face_confidence)
-            except ImageReadError:
-                faces = None  # predict_image names the fault
+        # decoded and detected once per photo, whichever models score it
+        photo, faces = path, None
+        try:
+            photo = read_rgb(path)
+            if all(p.align for p in people):
+                faces = detect_faces(photo, min_confidence=args.min_face_confidence)
+        except ImageReadError:
+            photo = path  # predict_image names the fault
         for person in people:
             result = predict_image(
                 person,
-                path,
+                photo,
                 threshold=args.threshold,
                 min_face_confidence=args.min_face_confidence,
                 faces=faces,
             )
+            result["path"] = str(path)
             said = counts[person.person].add(result)
             if "error" in result:
                 log.warning("skipped %s", result["error"])
