@@ -4,6 +4,7 @@ descriptors, and the whole path on real photos of the shared sample when it is t
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -37,30 +38,80 @@ def test_the_closest_passing_person_wins_and_the_runner_up_is_shown(rng):
     assert answers[2]["person"] == "unknown" and answers[2]["score"] > 0.6
 
 
-def test_thresholds_let_the_asked_share_of_strangers_through_the_whole_gallery(rng):
-    g = _gallery(rng)
+class _KnownFaces:
+    """A stub base whose every descriptor is given: each enrolled photo's (by name), each
+    stranger crop's (by name), and its calibrated distance for a rate (0.4 + 10 * rate). It
+    records the rates it is asked for."""
 
-    class Embedder:
-        def __init__(self, strangers):
-            self.strangers = strangers
+    base_path = ref = "stub.h5"
+    card = SimpleNamespace(calibrated_range=lambda: (0.001, 0.1))
 
-        def describe_files(self, files):
-            return self.strangers
+    def __init__(self, photos: dict, strangers: dict | None = None):
+        self.photos, self.strangers, self.asked = photos, strangers or {}, []
 
-        def threshold_for(self, rate):
-            return "0.001", 0.33
+    def faces(self, photo, min_face_confidence=None):
+        return [(0, 0, 10, 10)], np.asarray(self.photos[str(photo)], float)[None], [None]
 
-    strangers = rng.normal(loc=0.5, scale=1.0, size=(2000, 2))
-    gallery._choose_thresholds(g, Embedder(strangers), strangers=["x"] * 2000)
-    names, distances = g.distances(strangers)
-    thresholds = np.array([g.people[n]["threshold"] for n in names])
-    accepted = (distances < thresholds).any(axis=1)
-    assert accepted.mean() <= g.target_false_accept + 0.002  # 1% for the two together
-    assert accepted.mean() >= g.target_false_accept / 2  # and not far fewer: the threshold is used
-    assert "CelebA strangers" in g.people["ana"]["chosen_on"]
-    # without strangers: the base's calibrated distance for the nearest rate
-    gallery._choose_thresholds(g, Embedder(None), strangers=None)
-    assert g.people["ben"]["threshold"] == 0.33 and "calibrated" in g.people["ben"]["chosen_on"]
+    def describe_files(self, files):
+        return np.stack([self.strangers[f] for f in files])
+
+    def distance_for(self, rate):
+        self.asked.append(rate)
+        return 0.4 + 10 * rate
+
+    def threshold_for(self, rate):
+        return str(rate), self.distance_for(rate)
+
+
+# Three people far apart; near each, 1,000 strangers at known distances (1..1000 from ana,
+# 2..2000 from ben, 3..3000 from cleo), each group at least 1,000 from the other two people.
+_PEOPLE = {"ana": (0.0, 0.0), "ben": (5000.0, 0.0), "cleo": (0.0, 5000.0)}
+_AWAY = {"ana": (-1.0, 0.0), "ben": (1.0, 0.0), "cleo": (0.0, 1.0)}
+_STEP = {"ana": 1.0, "ben": 2.0, "cleo": 3.0}
+
+
+def _known_strangers(rng) -> dict[str, np.ndarray]:
+    strangers = {}
+    for name, centre in _PEOPLE.items():
+        for k in range(1, 1001):
+            strangers[f"{name}-{k}.png"] = np.add(centre, np.multiply(_AWAY[name], _STEP[name] * k))
+    order = rng.permutation(list(strangers))
+    return {str(key): strangers[key] for key in order}
+
+
+def test_each_threshold_lets_its_share_of_strangers_through_the_whole_gallery(rng):
+    """Each person's threshold lets target / n_people of the strangers through, so the gallery
+    (three people, 3% asked) lets 3% through: 30 of ana's 1,000 nearest-by strangers (1 apart),
+    30 of ben's (2 apart), 30 of cleo's (3 apart), of the 3,000. A threshold at the whole
+    target (90 each), at 1 - q, or given to the wrong person lets a different number through."""
+    strangers = _known_strangers(rng)
+    embedder = _KnownFaces({f"{n}.jpg": c for n, c in _PEOPLE.items()}, strangers)
+    people = {name: [f"{name}.jpg"] for name in _PEOPLE}
+    g = gallery.enrol(
+        people, embedder, strangers=list(strangers), target_false_accept=0.03, progress=False
+    )
+    answers = gallery.match(g, np.stack(list(strangers.values())))
+    named = pd.Series([a["person"] for a in answers])
+    n, per_person = len(strangers), 0.03 / 3
+    for name in _PEOPLE:
+        accepted = named == name
+        assert abs(accepted.sum() - per_person * n) <= 1, (name, accepted.sum())
+        # and they are that person's nearest strangers, not any 30
+        own = [key.startswith(f"{name}-") for key in strangers]
+        assert accepted[own].sum() == accepted.sum()
+        assert "strangers" in g.people[name]["chosen_on"]
+    assert abs((named != "unknown").mean() - 0.03) <= 3 / n
+
+
+def test_without_strangers_each_threshold_is_the_calibrated_distance_for_its_share(rng):
+    people = {name: [f"{name}.jpg"] for name in _PEOPLE}
+    embedder = _KnownFaces({f"{n}.jpg": c for n, c in _PEOPLE.items()})
+    g = gallery.enrol(people, embedder, strangers=None, target_false_accept=0.03, progress=False)
+    assert embedder.asked == pytest.approx([0.01] * 3)  # 3% over three people
+    within, beyond = 0.4 + 10 * 0.01 - 0.01, 0.4 + 10 * 0.01 + 0.01
+    answers = gallery.match(g, np.array([[0.0, within], [0.0, beyond]]))
+    assert [a["person"] for a in answers] == ["ana", "unknown"]
+    assert "calibrated" in g.people["ana"]["chosen_on"]
 
 
 def test_a_persons_distance_is_the_mean_of_pair_distances(rng):
