@@ -8,7 +8,7 @@ import pytest
 
 from facetransfer.data.align import align_face
 from facetransfer.data.celeba import load_celeba
-from facetransfer.data.geometry import DLIB_CHIP_LANDMARKS, GEOMETRIES, similarity_transform
+from facetransfer.data.geometry import DLIB_CHIP_LANDMARKS, GEOMETRIES
 from facetransfer.data.strangers import stranger_rows
 
 
@@ -36,20 +36,58 @@ def test_strangers_leave_out_given_paths_and_warn_when_too_few(tiny_celeba, capl
     assert not set(some["path"]) & set(everyone["path"][:5])
 
 
+# One colour per landmark: left eye red, right eye green, nose blue, mouth left yellow, mouth
+# right magenta (a mirrored crop swaps red and green, yellow and magenta).
+DOT_COLOURS = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [1, 0, 1]], float)
+
+
+def _photo_with_dots(points, shape, sigma):
+    """A black photo with a round coloured dot (a Gaussian of `sigma` px) centred on each point,
+    pixel centres at integer coordinates."""
+    yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]]
+    photo = np.zeros((*shape, 3))
+    for (x, y), colour in zip(points, DOT_COLOURS, strict=True):
+        photo += np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / (2 * sigma**2))[..., None] * colour
+    return np.round(255 * np.clip(photo, 0, 1)).astype(np.uint8)
+
+
 @pytest.mark.parametrize("name", ["celeba", "dlib_chip"])
-def test_alignment_puts_the_landmarks_where_the_geometry_says(name):
+@pytest.mark.parametrize("half", [False, True], ids=["own-size", "half-size"])
+@pytest.mark.parametrize("scale", [2.0, 0.8], ids=["shrunk", "enlarged"])
+def test_alignment_puts_the_landmarks_where_the_geometry_says(name, half, scale):
+    """A photo whose five landmarks are coloured dots (the face turned 10 degrees, `scale` times
+    the crop's size: shrunk first, or enlarged): in the crop each dot is centred, within 0.1 px,
+    on the geometry's template point (scaled for a half-size crop), in its own colour."""
     geometry = GEOMETRIES[name]
-    rng = np.random.default_rng(1)
-    photo = rng.integers(0, 256, (400, 300, 3), dtype=np.uint8)
-    # a face twice the crop's scale, turned 10 degrees, somewhere in the photo
+    size = (geometry.size[0] // 2, geometry.size[1] // 2) if half else geometry.size
+    # a crop of another size is the geometry's crop resized: pixel centres scale about the corner
+    template = (geometry.landmarks + 0.5) * np.divide(size, geometry.size) - 0.5
+    per_crop_px = scale * geometry.size[0] / size[0]  # photo pixels per crop pixel
     angle = np.deg2rad(10)
-    turn = 2.0 * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
-    landmarks = geometry.landmarks @ turn.T + [40.0, 60.0]
-    crop = align_face(photo, landmarks, geometry=name)
-    assert crop.shape == (geometry.size[1], geometry.size[0], 3)
-    back = similarity_transform(landmarks, geometry.landmarks)
-    mapped = landmarks @ back[:, :2].T + back[:, 2]
-    np.testing.assert_allclose(mapped, geometry.landmarks, atol=1e-6)
+    turn = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    landmarks = (template - template.mean(axis=0)) @ turn.T * per_crop_px + [150.0, 200.0]
+    photo = _photo_with_dots(landmarks, (400, 300), sigma=1.5 * per_crop_px)
+
+    crop = align_face(photo, landmarks, size if half else None, geometry=name)
+
+    assert crop.shape == (size[1], size[0], 3)
+    crop = crop.astype(float)
+    for (x, y), colour in zip(template, DOT_COLOURS, strict=True):
+        cx, cy = np.round([x, y]).astype(int)
+        rows, cols = slice(cy - 4, cy + 5), slice(cx - 4, cx + 5)
+        weight = crop[rows, cols].sum(axis=-1)
+        yy, xx = np.mgrid[rows, cols]
+        centre = np.array([(xx * weight).sum(), (yy * weight).sum()]) / weight.sum()
+        np.testing.assert_allclose(centre, [x, y], atol=0.1)
+        at_dot = crop[cy, cx]
+        assert at_dot.max() > 120
+        np.testing.assert_array_equal(at_dot > at_dot.max() / 2, colour.astype(bool))
+    # and nothing else in the crop: black away from the dots
+    far = np.ones(crop.shape[:2], bool)
+    yy, xx = np.mgrid[0 : size[1], 0 : size[0]]
+    for x, y in template:
+        far &= (xx - x) ** 2 + (yy - y) ** 2 > 6**2
+    assert crop[far].max() < 8
 
 
 def test_the_dlib_chip_fills_beyond_the_photo_with_black():
