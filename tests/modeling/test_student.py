@@ -9,8 +9,13 @@ import os
 import keras
 import numpy as np
 import pytest
+from PIL import Image
 
+from facetransfer.data.align import recut_aligned
+from facetransfer.data.cache import crop_box
 from facetransfer.data.celeba import load_celeba
+from facetransfer.data.geometry import DLIB_CHIP_LANDMARKS, GEOMETRIES
+from facetransfer.data.images import read_rgb, resize
 from facetransfer.modeling import attributes, calibrate, networks, student, teacher
 from facetransfer.modeling.checkpoints import save_with_sidecar
 
@@ -28,10 +33,51 @@ def tiny_teacher(tmp_path_factory):
     return path
 
 
-def test_teacher_chip_puts_celeba_landmarks_where_the_teacher_wants_them(tiny_celeba):
-    files = load_celeba(tiny_celeba).paths(load_celeba(tiny_celeba).attributes.index[:1])
-    chip = teacher.teacher_chip(files[0], "dlib_chip")
+# One colour per landmark (left eye, right eye, nose, mouth left, mouth right): a mirrored chip
+# swaps the eyes' colours and the mouth corners'.
+DOT_COLOURS = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [1, 0, 1]], float)
+
+
+def _dots(points, size, sigma):
+    """A black (width, height) image with a coloured Gaussian dot centred on each point."""
+    yy, xx = np.mgrid[0 : size[1], 0 : size[0]]
+    image = np.zeros((size[1], size[0], 3))
+    for (x, y), colour in zip(points, DOT_COLOURS, strict=True):
+        image += np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / (2 * sigma**2))[..., None] * colour
+    return np.round(255 * np.clip(image, 0, 1)).astype(np.uint8)
+
+
+def _dot_centres(image, points):
+    """The brightness-weighted centre of the dot near each of `points`, and its colour there."""
+    image = image.astype(float)
+    centres, colours = [], []
+    for x, y in points:
+        cx, cy = np.round([x, y]).astype(int)
+        rows, cols = slice(cy - 5, cy + 6), slice(cx - 5, cx + 6)
+        weight = image[rows, cols].sum(axis=-1)
+        yy, xx = np.mgrid[rows, cols]
+        centres.append([(xx * weight).sum() / weight.sum(), (yy * weight).sum() / weight.sum()])
+        colours.append(image[cy, cx] > image[cy, cx].max() / 2)
+    return np.array(centres), np.array(colours)
+
+
+@pytest.mark.parametrize("half", [False, True], ids=["178x218", "89x109"])
+def test_teacher_chip_puts_celeba_landmarks_where_the_teacher_wants_them(tmp_path, half):
+    """A CelebA-aligned image (full or half size, as the sample has both) whose five template
+    landmarks are coloured dots: the teacher's chip puts each dot on dlib's chip template."""
+    size = (89, 109) if half else (178, 218)
+    celeba = GEOMETRIES["celeba"]
+    at_celeba = (celeba.landmarks + 0.5) * np.divide(size, celeba.size) - 0.5
+    path = tmp_path / "000001.png"
+    Image.fromarray(_dots(at_celeba, size, sigma=1.2 * size[0] / 178)).save(path)
+    chip = teacher.teacher_chip(path, "dlib_chip")
     assert chip.shape == (150, 150, 3) and chip.dtype == np.uint8
+    centres, colours = _dot_centres(chip, DLIB_CHIP_LANDMARKS)
+    # the best similarity between the two templates: centred exactly, each point within the
+    # templates' own misfit (under 0.4 px: their shapes differ a little)
+    np.testing.assert_allclose(centres.mean(axis=0), DLIB_CHIP_LANDMARKS.mean(axis=0), atol=0.05)
+    np.testing.assert_allclose(centres, DLIB_CHIP_LANDMARKS, atol=0.5)
+    np.testing.assert_array_equal(colours, DOT_COLOURS.astype(bool))
 
 
 def test_teacher_descriptors_are_cached_and_rebuilt_when_a_file_changes(
@@ -109,6 +155,19 @@ def test_student_learns_the_teacher_and_saves_a_plain_calibrated_model(
     )
     assert data.descriptors["train"].shape == (len(data.labels["train"]), 128)
     assert data.teacher["name"] == "tiny" and data.teacher["images"]["train"] > 0
+    # The student learns from its geometry's crop: each CelebA image cut again to dlib's chip
+    # (data.align.recut_aligned) before the face crop, or CelebA's own crop as it is ...
+    first = [read_rgb(p) for p in data.paths["train"][:3]]
+    if geometry != "celeba":
+        first = [recut_aligned(image, geometry) for image in first]
+    for image, learned in zip(first, data.images["train"][:3], strict=True):
+        left, top, right, bottom = crop_box(image.shape[1], image.shape[0], "face")
+        expected = resize(image[top:bottom, left:right], (32, 32)).astype(int)
+        assert np.abs(expected - learned).max() <= 1
+    # ... and the teacher's descriptors are of dlib's chips whatever the student's geometry
+    chips = np.stack([recut_aligned(read_rgb(p), "dlib_chip") for p in data.paths["train"][:3]])
+    described = keras.models.load_model(tiny_teacher, compile=False).predict(chips, verbose=0)
+    np.testing.assert_allclose(data.descriptors["train"][:3], described, rtol=1e-4, atol=1e-4)
     _, result = attributes.train_attribute_model(
         data,
         arch="improved",
