@@ -1,19 +1,22 @@
-"""facetransfer: a CelebA attribute CNN, transferred to recognise a person from a few photos.
+"""facetransfer: find, describe, compare and name faces; and the seed's path, a CelebA attribute
+CNN transferred to recognise a person from a few photos.
 
-The flow, one stage per sub-package (docs/architecture.md draws it):
+    import facetransfer as ft
+    ft.detect("photo.jpg")                  # boxes, landmarks, confidence
+    ft.represent("photo.jpg")               # a descriptor per face (dlib's base by default)
+    ft.verify("a.jpg", "b.jpg")             # {"distance", "max_distance", "same", ...}
+    g = ft.enrol("family/", gallery="g")    # family/<name>/*.jpg -> a gallery folder
+    ft.identify("new.jpg", g)               # each face named, or "unknown"
+    ft.find("ana.jpg", "library/")          # the photos of the same person, closest first
+    ft.analyze("photo.jpg")                 # CelebA's 40 attributes per face
 
-    data/      CelebA's files, photo reading, face detection + alignment, caches, tf.data
-    demo/      the embedded default: drawn CelebA-format faces and a drawn person
-    modeling/  networks, fit, checkpoints, attribute training, transfer, predict, export
-    report/    evaluation beside baselines, figures, Grad-CAM, TensorBoard
+A photo is a path, an RGB array, or (where a function says so) a folder. The notebooks' calls:
+`load_celeba`, `load_attribute_data`, `train_attribute_model`, `evaluate_attribute_model`,
+`train_person_model`, `load_person_model`, `predict_image`, `export_person_model`.
 
-The calls a notebook or a user needs most are re-exported here:
-
-    from facetransfer import load_celeba, load_attribute_data, train_attribute_model
-    from facetransfer import transfer, load_person_model, predict_photo
-
-They are imported on first use, so `import facetransfer` (and the CLI's `--help`) does not wait
-for TensorFlow.
+Everything is imported on first use, so `import facetransfer` (and the CLI's `--help`) does not
+wait for TensorFlow. Errors are `facetransfer.errors` exceptions (InputError, NoFaceError,
+UsageError), each with the exit code the CLI returns for it.
 """
 
 from __future__ import annotations
@@ -23,20 +26,30 @@ import importlib
 __version__ = "0.1.0"
 
 _FACADE = {
+    # the face tools (facetransfer.api)
+    "detect": "facetransfer.api",
+    "represent": "facetransfer.api",
+    "verify": "facetransfer.api",
+    "identify": "facetransfer.api",
+    "find": "facetransfer.api",
+    "analyze": "facetransfer.api",
+    "enrol": "facetransfer.api",
+    "load_gallery": "facetransfer.modeling.gallery",
+    # settings
     "Paths": "facetransfer.config",
+    "PersonSettings": "facetransfer.config",
+    # the notebooks' training calls
     "load_celeba": "facetransfer.data.celeba",
-    "split_fotos": "facetransfer.data.fotos",
-    "align_photos": "facetransfer.data.intake",
     "resolve_celeba": "facetransfer.demo.sources",
     "resolve_fotos": "facetransfer.demo.sources",
     "load_attribute_data": "facetransfer.modeling.attributes",
     "train_attribute_model": "facetransfer.modeling.attributes",
     "evaluate_attribute_model": "facetransfer.modeling.attribute_evaluation",
-    "load_model_file": "facetransfer.modeling.checkpoints",
-    "transfer": "facetransfer.modeling.transfer",
+    "train_person_model": "facetransfer.modeling.person",
     "load_person_model": "facetransfer.modeling.predict",
-    "predict_photo": "facetransfer.modeling.predict",
+    "predict_image": "facetransfer.modeling.predict",
     "export_person_model": "facetransfer.modeling.export",
+    "read_card": "facetransfer.modeling.card",
 }
 
 __all__ = sorted(_FACADE)

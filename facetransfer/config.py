@@ -6,13 +6,21 @@ default is written once. Run `python -m facetransfer.config` to print them.
 
 from __future__ import annotations
 
+import os
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-# The repository root: the folder that holds the package. Notebooks run from notebooks/, the CLI
-# from anywhere, so every default path is anchored here rather than at the working directory.
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The folder outputs go under when none is given: this variable's value, else the working
+# directory (never the package's own folder: after `pip install` that is site-packages).
+HOME_VARIABLE = "FACETRANSFER_HOME"
+
+
+def home() -> Path:
+    """Where `models/`, `data/`, `logs/`, `reports/` and `fotos/` live by default: the folder
+    named by $FACETRANSFER_HOME (or the CLI's --home), else the working directory."""
+    return Path(os.environ.get(HOME_VARIABLE) or Path.cwd())
+
 
 # CelebA's aligned crop: 178 wide, 218 high.
 CELEBA_CROP_SIZE = (178, 218)  # (width, height)
@@ -20,9 +28,10 @@ CELEBA_CROP_SIZE = (178, 218)  # (width, height)
 
 @dataclass
 class Paths:
-    """Where data is read from and outputs are written to."""
+    """Where data is read from and outputs are written to: each folder under `root` (default:
+    `home()`, read when the Paths is made) unless given."""
 
-    root: Path = PROJECT_ROOT
+    root: Path = field(default=None)  # type: ignore[assignment]
     data: Path = field(default=None)  # type: ignore[assignment]
     models: Path = field(default=None)  # type: ignore[assignment]
     logs: Path = field(default=None)  # type: ignore[assignment]
@@ -30,7 +39,7 @@ class Paths:
     reports: Path = field(default=None)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
-        self.root = Path(self.root)
+        self.root = home() if self.root is None else Path(self.root)
         for name in ("data", "models", "logs", "fotos", "reports"):
             value = getattr(self, name)
             setattr(self, name, Path(value) if value is not None else self.root / name)
@@ -147,6 +156,28 @@ STRANGERS = 1000  # CelebA faces of other people a threshold is chosen on (1%: t
 # different-person pairs through (AMD EPYC, 2 cores).
 DLIB_DISTANCE_THRESHOLDS = {0.01: 0.6401, 0.001: 0.5746}
 MIN_FACE_CONFIDENCE = 0.9  # MTCNN's score for a detection to count as a face
+NAMED_BASES = ("dlib",)  # bases given by name, built from a pip-installed package's weights
+
+
+@dataclass(frozen=True)
+class PersonSettings:
+    """How a person model is made from a photos folder (`modeling.person.train_person_model`):
+    override with `dataclasses.replace(PersonSettings(), epochs=20)`. None: the head's default
+    from HEADS."""
+
+    person: str = "paco"
+    head: str = "auto"  # "auto", or a key of HEADS
+    epochs: int | None = None
+    batch_size: int | None = None
+    optimizer: str | None = None
+    learning_rate: float | None = None
+    unfreeze_top: bool = False
+    negatives: int = NEGATIVES
+    strangers: int = STRANGERS
+    target_false_accept: float = TARGET_FALSE_ACCEPT
+    align: str = "auto"  # "auto" (yes for real photos, no for drawn crops), "yes", "no"
+    synthetic_size: str = "default"  # the drawn default data's size, when there is no CelebA
+    seed: int = 0
 
 # The file the drawn default data's generator writes last into its CelebA-layout folder: a base
 # trained on a folder holding it learned from drawn faces only (and says so in its sidecar).

@@ -12,3 +12,7 @@ SHARED_DATA = Path(
         "FACETRANSFER_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"
     )
 )
+
+# The repository's own folder, for tests that read its files (tools/, requirements): the package
+# itself never refers to where it is installed.
+REPO = Path(__file__).resolve().parents[1]

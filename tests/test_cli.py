@@ -75,22 +75,26 @@ def test_prepare_train_transfer_predict(project, capsys):
     assert report["n_person"] > 0 and report["n_others"] > 0
     assert 0.0 <= report["roc_auc"] <= 1.0
     meta = json.loads(out_model.with_suffix(".json").read_text())
-    assert meta["person"] == "paco" and "threshold" in meta
+    assert meta["person"] == "paco" and meta["kind"] == "person"
+    assert meta["decision"]["rule"] == "probability" and meta["schema_version"] == 1
+    threshold = meta["decision"]["threshold"]
 
     photos = sorted((root / "data" / "synthetic").glob("fotos-paco-seed0/paco/*.jpg"))[:2]
     assert photos
-    assert cli.main(["predict", "--model", str(out_model), "--json", *map(str, photos)]) == 0
+    code = cli.main(["predict", "--model", str(out_model), "--json", *map(str, photos)])
     lines = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
     assert len(lines) == 2
     for line in lines:
         assert set(line) >= {"path", "faces", "probability", "is_person"}
         assert line["probability"] == max(f["probability"] for f in line["faces"])
-        assert line["is_person"] == (line["probability"] >= meta["threshold"])
+        assert line["is_person"] == (line["probability"] >= threshold)
+    assert code == (0 if any(line["is_person"] for line in lines) else 1)  # 1: nobody accepted
 
-    assert cli.main(["predict", "--model", str(out_model), str(photos[0])]) == 0
+    code = cli.main(["predict", "--model", str(out_model), str(photos[0])])
     path, probability, decision, shown = capsys.readouterr().out.strip().split("\t")
     assert path == str(photos[0]) and decision in {"paco", "unknown"}
-    assert shown == f"(threshold {meta['threshold']:.3f})"
+    assert code == (0 if decision == "paco" else 1)
+    assert shown == f"(min probability {threshold:.3f})"
     float(probability)
     # the base learned from drawn faces only, and it says so in the person model's sidecar
     assert meta["base_learned_from"]["drawn"] is True
@@ -107,9 +111,9 @@ def test_prepare_train_transfer_predict(project, capsys):
         folder.mkdir(parents=True)
         (folder / "same.jpg").write_bytes(photos[0].read_bytes())
     argv = ["predict", "--model", str(out_model), "--model", str(root / "models" / "ana.h5")]
-    argv += ["--threshold", "0.25", "--recursive", "--csv", str(root / "faces.csv")]
+    argv += ["--min-probability", "0.25", "--recursive", "--csv", str(root / "faces.csv")]
     argv += ["--out-dir", str(root / "annotated"), "--json", str(root / "one"), str(root / "two")]
-    assert cli.main(argv) == 0
+    assert cli.main(argv) in (0, 1)
     captured = capsys.readouterr()
     lines = [json.loads(line) for line in captured.out.strip().splitlines()]
     assert sorted(line["person"] for line in lines) == ["ana", "ana", "paco", "paco"]
@@ -121,7 +125,7 @@ def test_prepare_train_transfer_predict(project, capsys):
         for folder in ("one", "two"):
             assert (root / "annotated" / person / folder / "sub" / "same.png").exists()
     rows = (root / "faces.csv").read_text().strip().splitlines()
-    assert rows[0].startswith("path,model,face,box,probability,threshold,said")
+    assert rows[0].startswith("path,model,face,box,probability,min_probability,said")
     assert len(rows) == 1 + 4  # one face in each of 2 photos, for each of 2 models
 
     twice = ["predict", "--model", str(out_model), "--model", str(out_model), str(photos[0])]
@@ -132,8 +136,13 @@ def test_prepare_train_transfer_predict(project, capsys):
 def test_predict_with_a_corrupt_model_is_a_clear_error(tmp_path, capsys):
     broken = tmp_path / "paco.h5"
     broken.write_bytes(b"not an h5 file")
-    assert cli.main(["predict", "--model", str(broken), str(tmp_path)]) == 2
-    assert "not a readable Keras model" in capsys.readouterr().err
+    broken.with_suffix(".json").write_text('{"kind": "person", "person": "paco", "threshold": 0.5}')
+    photo = tmp_path / "photos" / "a.jpg"
+    photo.parent.mkdir()
+    photo.write_bytes(b"\xff\xd8 not really")
+    assert cli.main(["predict", "--model", str(broken), str(photo.parent)]) == 3
+    err = capsys.readouterr().err
+    assert "not a readable Keras model" in err and len(err.strip().splitlines()) == 1
 
 
 def test_transfer_with_a_person_model_as_base_is_a_clear_error(tmp_path, capsys):
@@ -143,12 +152,12 @@ def test_transfer_with_a_person_model_as_base_is_a_clear_error(tmp_path, capsys)
         [keras.Input((192, 192, 3)), keras.layers.Flatten(name="x"), keras.layers.Dense(1)]
     )
     model.save(tmp_path / "wrong.h5")
-    assert cli.main(["transfer", "--base", str(tmp_path / "wrong.h5")]) == 2
+    assert cli.main(["transfer", "--base", str(tmp_path / "wrong.h5")]) == 3
     assert "not an attribute base" in capsys.readouterr().err
 
 
 def test_annotated_photos_mirror_the_folders_given(tmp_path):
-    from facetransfer.cli.people import annotated_path
+    from facetransfer.cli.photos import annotated_path
 
     taken = set()
     out = tmp_path / "out"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 
-from facetransfer.config import PROJECT_ROOT
+from shared_data import REPO as PROJECT_ROOT
 
 spec = importlib.util.spec_from_file_location("check", PROJECT_ROOT / "tools/check_requirements.py")
 check = importlib.util.module_from_spec(spec)

@@ -1,209 +1,367 @@
-"""`enrol`, `identify`, `verify` and `cluster`: several people at once, on a base whose distances
-are calibrated (dlib's, or a student distilled from it). Also the photo listing every command
-that reads photos shares, and the annotated-photo names that mirror the folders given.
-
-As in `commands`, the package's stages are imported inside each command, so `--help` answers at
-once (ruff's PLC0415 is off here).
+"""`enrol`, `identify`, `verify`, `find` and `cluster`: several people at once, on a base whose
+distances are calibrated (dlib's, or a student distilled from it). Each command's parser sits
+beside its handler; they call the Python API (`facetransfer.api`), so the shell and Python give
+the same answers. Inputs are checked before any model loads.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
+import os
+import shutil
 import sys
-from collections import Counter
 from pathlib import Path
 
 from facetransfer import config
+from facetransfer.cli import options
+from facetransfer.cli.output import Outcome, say, to_json, write_csv
 from facetransfer.config import Paths
+from facetransfer.errors import ExitCode, InputError, UsageError
 
 log = logging.getLogger("facetransfer")
 
-# verify's exit codes
-SAME, DIFFERENT, NO_FACE = 0, 1, 2
 
-
-def add_photo_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--recursive", action="store_true", help="search folders' sub-folders for photos too"
-    )
-    p.add_argument(
-        "--min-face-confidence",
-        type=float,
-        default=config.MIN_FACE_CONFIDENCE,
-        help="the face detector's score for a face to count "
-        f"(default {config.MIN_FACE_CONFIDENCE})",
-    )
-    p.add_argument(
-        "--out-dir",
-        type=Path,
-        default=None,
-        help="write a PNG per photo with labelled face boxes here, sub-folders mirrored",
-    )
-
-
-def photo_list(items, recursive: bool = False) -> list[tuple[Path, Path]]:
-    """(photo, what it was found under) for photo files and folders given on a command line."""
-    from facetransfer.data.images import list_images
-
-    photos = []
-    for item in map(Path, items):
-        if item.is_dir():
-            photos += [(p, item) for p in list_images(item, recursive=recursive)]
-        else:
-            photos.append((item, item.parent))
-    return photos
-
-
-def annotated_path(out_dir: Path, photo: Path, found_under: Path, taken: set[Path]) -> Path:
-    """`out_dir/<folder given>/<sub-folders>/<stem>.png`: two folders' IMG_0001.jpg, or a.jpg and
-    a.png side by side, never overwrite each other's annotated copy."""
-    relative = photo.relative_to(found_under) if photo.is_relative_to(found_under) else photo
-    parts = relative.parent.parts if photo != found_under else ()
-    target = Path(out_dir, found_under.name or "photos", *parts, f"{photo.stem}.png")
-    n = 2
-    while target in taken:
-        target = target.with_name(f"{photo.stem}-{n}.png")
-        n += 1
-    taken.add(target)
-    return target
-
-
-def _embedder(args):
-    from facetransfer.modeling.bases import resolve_base
-    from facetransfer.modeling.gallery import FaceEmbedder
-
-    paths = Paths(models=getattr(args, "models_dir", None))
-    return FaceEmbedder.load(resolve_base(args.base, paths.models))
-
-
-def _add_base(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--base",
-        default="dlib",
-        help="dlib (default), or a student distilled from it (models/improved.h5 trained with "
-        "--teacher dlib): a base whose sidecar has calibrated distances",
-    )
-    p.add_argument("--models-dir", type=Path, default=None, help="default: models/")
+# -- enrol -----------------------------------------------------------------------------------
 
 
 def cmd_enrol(args) -> int:
-    from facetransfer.data.celeba import load_celeba
+    folder = args.fotos_option or args.folder
+    if folder is None:
+        raise UsageError("enrol needs a FOLDER holding one folder of photos per person")
+    options.check_folder(folder, "folder of people's photo folders")
+    options.check_base(args.base)
+    options.check_new_output(args.gallery, "gallery")
+    if args.celeba_dir is not None:
+        options.check_folder(args.celeba_dir, "CelebA folder")
     from facetransfer.data.fotos import people_folders
-    from facetransfer.data.intake import align_celeba_rows
-    from facetransfer.data.strangers import stranger_rows
-    from facetransfer.modeling.gallery import enrol
+    from facetransfer.modeling.gallery_files import check_person_name
 
-    embedder = _embedder(args)
-    people = people_folders(args.fotos)
-    print(f"enrolling {len(people)} people from {args.fotos}", file=sys.stderr)
-    strangers = None
-    paths = Paths(data=args.data_dir)
-    celeba_dir = args.celeba_dir or (paths.celeba if paths.celeba.exists() else None)
-    if celeba_dir and args.strangers:
-        celeba = load_celeba(celeba_dir, seed=args.seed)
-        pool = stranger_rows(celeba, args.strangers, seed=args.seed)
-        aligned = paths.data / "aligned" / "_strangers" / embedder.geometry
-        pool = align_celeba_rows(pool, aligned, embedder.geometry)
-        strangers = pool["aligned"].tolist()
-    gallery = enrol(
-        people,
-        embedder,
-        strangers=strangers,
+    people = people_folders(folder)
+    for name in people:
+        check_person_name(name, Path(folder) / name)
+    say(f"enrolling {len(people)} people from {folder}")
+
+    from facetransfer import api
+
+    model = api.embedder(args.base)
+    strangers = _stranger_crops(args, model.geometry)
+    gallery = api.enrol(
+        folder,
+        base=model,
+        gallery=args.gallery,
         target_false_accept=args.target_false_accept,
         min_face_confidence=args.min_face_confidence,
+        strangers=strangers,
     )
-    gallery.save(args.out)
     for name, record in gallery.people.items():
-        print(
-            f"{name}: {record['faces']} of {record['photos']} photos enrolled; threshold "
-            f"{record['threshold']:.4f} ({record['chosen_on']})"
-        )
-    print(f"gallery: {args.out}", file=sys.stderr)
-    return 0
+        line = {"person": name, **record}
+        if args.json:
+            print(to_json(line))
+        else:
+            print(
+                f"{name}: {record['faces']} of {record['photos']} photos enrolled; max distance "
+                f"{record['max_distance']:.4f} ({record['chosen_on']})"
+            )
+    say(f"gallery: {args.gallery}")
+    return ExitCode.OK
+
+
+def _stranger_crops(args, geometry: str) -> list | None:
+    """Aligned crops of CelebA strangers in the base's geometry, when CelebA is there."""
+    from facetransfer.data.celeba import load_celeba
+    from facetransfer.data.intake import align_celeba_rows
+    from facetransfer.data.strangers import stranger_rows
+
+    paths = Paths(data=args.data_dir)
+    celeba_dir = args.celeba_dir or (paths.celeba if paths.celeba.exists() else None)
+    if not celeba_dir or not args.strangers:
+        return None
+    celeba = load_celeba(celeba_dir, seed=args.seed)
+    pool = stranger_rows(celeba, args.strangers, seed=args.seed)
+    aligned = paths.data / "aligned" / "_strangers" / geometry
+    return align_celeba_rows(pool, aligned, geometry)["aligned"].tolist()
+
+
+def _enrol_parser(sub) -> None:
+    p = sub.add_parser(
+        "enrol",
+        formatter_class=options.FORMATTER,
+        help="enrol every person folder of a photos folder in a gallery",
+        description="Enrol FOLDER/<name>/ for each person (one photo is enough) into the "
+        "gallery folder --gallery.",
+    )
+    p.add_argument("folder", nargs="?", type=Path, metavar="FOLDER", help="FOLDER/<name>/ each")
+    p.add_argument("--fotos", dest="fotos_option", type=Path, help=argparse.SUPPRESS)
+    p.add_argument("--gallery", type=Path, required=True, help="the gallery folder to write")
+    p.add_argument("--out", dest="gallery", type=Path, help=argparse.SUPPRESS)
+    options.add_base(p)
+    options.add_target_false_accept(p, "strangers' faces the whole gallery may accept")
+    p.add_argument(
+        "--strangers",
+        type=options.count,
+        default=config.STRANGERS,
+        help="CelebA strangers the max distances are chosen on, when CelebA is there (0: the "
+        "base's calibration)",
+    )
+    options.add_celeba(p, drawn=False)
+    options.add_detector(p)
+    options.add_json(p, "one JSON object per person")
+    options.add_seed(p)
+    options.add_common(p)
+    p.set_defaults(func=cmd_enrol)
+
+
+# -- identify --------------------------------------------------------------------------------
 
 
 def cmd_identify(args) -> int:
-    from facetransfer.modeling.gallery import FaceEmbedder, identify_image, load_gallery
+    options.check_photos(args.photos, recursive=args.recursive)
+    if args.base is not None:
+        options.check_base(args.base)
+    from facetransfer.modeling.gallery_files import gallery_folder
+
+    gallery_folder(args.gallery)
+
+    from facetransfer import api
+    from facetransfer.cli.photos import annotated_path, photo_list
+    from facetransfer.modeling.gallery import embedder_for, identify_image, load_gallery
     from facetransfer.report.annotate import annotate_photo
 
     gallery = load_gallery(args.gallery)
-    embedder = FaceEmbedder.load(gallery.base_path)
-    counts, taken = Counter(), set()
+    embedder = embedder_for(gallery, None if args.base is None else api.embedder(args.base))
+    outcome, counts, rows, taken = Outcome(decides=True), {}, [], set()
     for photo, found_under in photo_list(args.photos, args.recursive):
         result = identify_image(
-            gallery, embedder, photo, min_face_confidence=args.min_face_confidence
+            gallery,
+            embedder,
+            photo,
+            min_face_confidence=args.min_face_confidence,
+            max_distance=args.max_distance,
         )
-        counts["photos"] += 1
+        named = [f for f in result["faces"] if f["person"] != "unknown"]
+        outcome.photo(unreadable="error" in result, faces=len(result["faces"]), yes=len(named))
         if "error" in result:
-            counts["unreadable"] += 1
             log.warning("skipped %s", result["error"])
-        elif not result["faces"]:
-            counts["no face"] += 1
         for face in result["faces"]:
-            counts[face["person"]] += 1
+            counts[face["person"]] = counts.get(face["person"], 0) + 1
         if args.json:
-            print(json.dumps(result))
+            print(to_json(result))
         else:
             for k, face in enumerate(result["faces"]):
                 print(
-                    f"{photo}\tface {k}\t{face['person']}\t{face['score']:.3f}"
-                    f"\trunner-up {face['runner_up']} {face['runner_up_score']}"
+                    f"{photo}\tface {k}\t{face['person']}\tdistance {face['distance']:.3f}"
+                    f"\trunner-up {face['runner_up']} {face['runner_up_distance']}"
                 )
             if not result["faces"]:
                 print(f"{photo}\t{'unreadable' if 'error' in result else 'no face'}")
+        for k, face in enumerate(result["faces"]):
+            box = " ".join(map(str, face["box"]))
+            rows.append([photo, k, box, face["person"], face["distance"], face["max_distance"]])
         if args.out_dir:
             annotate_photo(
                 photo, result, None, annotated_path(args.out_dir, photo, found_under, taken)
             )
-    print("summary: " + ", ".join(f"{k} {v}" for k, v in counts.items()), file=sys.stderr)
-    return 0
+    if args.csv:
+        write_csv(args.csv, ["path", "face", "box", "person", "distance", "max_distance"], rows)
+    said = {k: v for k, v in outcome.counts.items() if k not in ("yes",)}
+    say("summary: " + ", ".join(f"{k} {v}" for k, v in {**said, **counts}.items()))
+    return outcome.exit_code()
+
+
+def _identify_parser(sub) -> None:
+    p = sub.add_parser(
+        "identify",
+        formatter_class=options.FORMATTER,
+        help="name every face in photos from a gallery",
+        description="Exit code 0: someone known was found; 1: faces, all unknown; 4: no face; "
+        "3: nothing readable.",
+    )
+    options.add_photos(p)
+    p.add_argument("--gallery", type=Path, required=True, help="a gallery folder from `enrol`")
+    p.add_argument(
+        "--base",
+        default=None,
+        help="the base the gallery was enrolled on, when it is a file that is neither carried "
+        "in the gallery folder nor where it was (default: found by the gallery)",
+    )
+    options.add_max_distance(p, "accept a face this close to a person, for every person")
+    options.add_detector(p)
+    options.add_json(p)
+    options.add_csv(p)
+    options.add_out_dir(p, "write a PNG per photo with named face boxes here")
+    options.add_common(p)
+    p.set_defaults(func=cmd_identify)
+
+
+# -- verify ----------------------------------------------------------------------------------
 
 
 def cmd_verify(args) -> int:
-    from facetransfer.data.images import ImageReadError
-    from facetransfer.modeling.gallery import verify
+    options.check_photos([args.first, args.second], recursive=args.recursive)
+    options.check_base(args.base)
+    from facetransfer import api
 
-    embedder = _embedder(args)
-    sides = [[p for p, _ in photo_list([item])] for item in (args.first, args.second)]
-    try:
-        answer = verify(
-            embedder,
-            *sides,
-            target_false_accept=args.target_false_accept,
-            min_face_confidence=args.min_face_confidence,
-        )
-    except (ImageReadError, ValueError) as error:
-        print(json.dumps({"error": str(error)}) if args.json else f"error: {error}")
-        return NO_FACE
+    answer = api.verify(
+        _photos_of(args.first, args.recursive),
+        _photos_of(args.second, args.recursive),
+        base=args.base,
+        target_false_accept=args.target_false_accept,
+        max_distance=args.max_distance,
+        min_face_confidence=args.min_face_confidence,
+    )
     if args.json:
-        print(json.dumps(answer))
+        print(to_json(answer))
     else:
         said = "same person" if answer["same"] else "different people"
-        print(
-            f"distance {answer['distance']:.4f}, threshold {answer['threshold']:.4f} "
-            f"({answer['target_false_accept']:.1%} false accepts): {said}"
+        how = (
+            f"{answer['target_false_accept']:.2%} false accepts"
+            if answer["target_false_accept"] is not None
+            else "given"
         )
-    return SAME if answer["same"] else DIFFERENT
+        print(
+            f"distance {answer['distance']:.4f}, max distance {answer['max_distance']:.4f} "
+            f"({how}): {said}"
+        )
+    return ExitCode.OK if answer["same"] else ExitCode.NO
+
+
+def _photos_of(item: str, recursive: bool):
+    """A photo as a path; a folder as a pseudo-folder of its photos (the API takes a folder)."""
+    path = Path(item)
+    if path.is_dir() and recursive:
+        from facetransfer.api import photos_in
+
+        return photos_in(path, recursive=True)
+    return path
+
+
+def _verify_parser(sub) -> None:
+    p = sub.add_parser(
+        "verify",
+        formatter_class=options.FORMATTER,
+        help="are the faces in two photos the same person?",
+        description="Exit code 0: same person; 1: different people; 4: no face in a photo; "
+        "3: a photo missing or unreadable.",
+    )
+    p.add_argument("first", metavar="PHOTO", help="a photo (or a folder of one person's photos)")
+    p.add_argument("second", metavar="PHOTO", help="a photo (or a folder of one person's photos)")
+    options.add_recursive(p)
+    options.add_base(p)
+    options.add_target_false_accept(p, "different people accepted")
+    options.add_max_distance(p, "same person at this distance or closer (instead of the target)")
+    options.add_detector(p)
+    options.add_json(p, "the answer as one JSON object")
+    options.add_common(p)
+    p.set_defaults(func=cmd_verify)
+
+
+# -- find ------------------------------------------------------------------------------------
+
+
+def cmd_find(args) -> int:
+    options.check_photos([args.photo])
+    options.check_photos([args.folder], recursive=args.recursive)
+    if Path(args.photo).is_dir():
+        raise UsageError(f"{args.photo}: a folder; find takes one photo of the person")
+    options.check_base(args.base)
+    from facetransfer import api
+
+    hits = api.find(
+        args.photo,
+        args.folder,
+        base=args.base,
+        target_false_accept=args.target_false_accept,
+        max_distance=args.max_distance,
+        min_face_confidence=args.min_face_confidence,
+        recursive=args.recursive,
+    )
+    for hit in hits:
+        if args.json:
+            print(to_json(hit))
+        else:
+            print(f"{hit['path']}\tface {hit['face']}\tdistance {hit['distance']:.4f}")
+    say(f"{len(hits)} faces of the person of {args.photo} in {args.folder}")
+    return ExitCode.OK if hits else ExitCode.NO
+
+
+def _find_parser(sub) -> None:
+    p = sub.add_parser(
+        "find",
+        formatter_class=options.FORMATTER,
+        help="the photos of a folder that show the person of a photo, closest first",
+        description="Exit code 0: found; 1: nobody like them; 4: no face in PHOTO.",
+    )
+    p.add_argument("photo", metavar="PHOTO", help="a photo of the person (its largest face)")
+    p.add_argument("folder", metavar="FOLDER", help="the photos to look through")
+    options.add_recursive(p)
+    options.add_base(p)
+    options.add_target_false_accept(p, "different people accepted")
+    options.add_max_distance(p, "a face this close or closer is the person")
+    options.add_detector(p)
+    options.add_json(p, "one JSON object per face found")
+    options.add_common(p)
+    p.set_defaults(func=cmd_find)
+
+
+# -- cluster ---------------------------------------------------------------------------------
+
+
+def _namings(values) -> dict[int, str]:
+    from facetransfer.modeling.gallery_files import check_person_name
+
+    wanted = {}
+    for naming in values or []:
+        cluster, _, name = naming.partition("=")
+        if not name or not cluster.strip().lstrip("-").isdigit():
+            raise UsageError(f"--name {naming!r}: expected CLUSTER=NAME, e.g. 0=ana")
+        check_person_name(name, f"--name {naming}")
+        if int(cluster) in wanted:
+            raise UsageError(f"--name {naming!r}: group {cluster} is named twice")
+        wanted[int(cluster)] = name
+    if len(set(wanted.values())) < len(wanted):
+        raise UsageError("--name: two groups given the same name")
+    return wanted
 
 
 def cmd_cluster(args) -> int:
+    options.check_photos(args.photos, recursive=args.recursive)
+    options.check_base(args.base)
+    out = options.check_new_output(args.out_dir, "clusters output")
+    wanted = _namings(args.name)
+
+    from facetransfer import api
+    from facetransfer.cli.photos import photo_list
     from facetransfer.modeling.clustering import UNGROUPED, cluster_photos, person_folder
     from facetransfer.report.annotate import contact_sheet
 
-    embedder = _embedder(args)
-    photos = [p for p, _ in photo_list([args.folder], recursive=args.recursive)]
+    embedder = api.embedder(args.base)
+    photos = [p for p, _ in photo_list(args.photos, recursive=args.recursive)]
     clusters = cluster_photos(
         photos,
         embedder,
         target_false_accept=args.target_false_accept,
+        max_distance=args.max_distance,
         min_face_confidence=args.min_face_confidence,
     )
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    clusters.table.to_csv(out / "clusters.csv", index=False)
     table = clusters.table
+    if not len(table):
+        raise_no_face = len(clusters.skipped) < len(photos)
+        if raise_no_face:
+            from facetransfer.errors import NoFaceError
+
+            raise NoFaceError(f"no face found in the {len(photos)} photos given")
+        raise InputError(f"none of the {len(photos)} photos could be read")
+    groups = table["cluster"].value_counts().drop(UNGROUPED, errors="ignore")
+    unknown = sorted(set(wanted) - set(groups.index))
+    if unknown:
+        raise UsageError(
+            f"--name: no group {', '.join(map(str, unknown))}; the groups are 0 to "
+            f"{len(groups) - 1}"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    header = list(table.columns)
+    write_csv(out / "clusters.csv", header, table.values.tolist())
     for cluster in sorted(set(table["cluster"]) - {UNGROUPED}):
         rows = table.index[table["cluster"] == cluster]
         contact_sheet(
@@ -211,74 +369,52 @@ def cmd_cluster(args) -> int:
             out / f"cluster_{cluster}.png",
             f"cluster {cluster}: {len(rows)} faces",
         )
-    groups = table["cluster"].value_counts().drop(UNGROUPED, errors="ignore")
+    if args.json:
+        for row in table.to_dict("records"):
+            print(to_json(row))
     print(
         f"{len(table)} faces in {len(photos)} photos: {len(groups)} groups, "
-        f"{int((table['cluster'] == UNGROUPED).sum())} faces in none; {out / 'clusters.csv'}"
+        f"{int((table['cluster'] == UNGROUPED).sum())} faces in none; {out / 'clusters.csv'}",
+        file=sys.stderr if args.json else sys.stdout,
     )
-    for naming in args.name or []:
-        cluster, _, name = naming.partition("=")
-        if not name or not cluster.lstrip("-").isdigit() or int(cluster) not in groups.index:
-            raise ValueError(f"--name {naming!r}: expected CLUSTER=NAME with a cluster listed")
-        written = person_folder(clusters, int(cluster), out / "people" / name)
-        print(f"cluster {cluster} -> {out / 'people' / name} ({len(written)} faces) for enrol")
-    return 0
+    for cluster, name in wanted.items():
+        target = out / "people" / name
+        partial = out / "people" / f".{name}.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        written = person_folder(clusters, cluster, partial)
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(partial, target)
+        say(f"cluster {cluster} -> {target} ({len(written)} faces) for enrol")
+    return ExitCode.OK
 
 
-def add_people_parsers(sub) -> None:
-    p = sub.add_parser("enrol", help="enrol every person folder of a photos folder in a gallery")
-    p.add_argument("--fotos", type=Path, required=True, help="DIR/<name>/ for each person")
-    p.add_argument("--out", type=Path, required=True, help="the gallery folder to write")
-    _add_base(p)
-    p.add_argument("--celeba-dir", type=Path, default=None, help="CelebA, for the strangers")
-    p.add_argument("--data-dir", type=Path, default=None, help="default: data/")
-    p.add_argument(
-        "--strangers",
-        type=int,
-        default=config.STRANGERS,
-        help="CelebA strangers the thresholds are chosen on (0: the base's calibration)",
+def _cluster_parser(sub) -> None:
+    p = sub.add_parser(
+        "cluster",
+        formatter_class=options.FORMATTER,
+        help="group the faces of unlabelled photos by person",
+        description="Writes DIR/clusters.csv (path, face, box, cluster; -1: in no group) and a "
+        "contact sheet per group. Exit code 4: no face in any photo.",
     )
-    p.add_argument("--target-false-accept", type=float, default=config.TARGET_FALSE_ACCEPT)
-    p.add_argument("--min-face-confidence", type=float, default=config.MIN_FACE_CONFIDENCE)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("-v", "--verbose", action="store_true")
-    p.set_defaults(func=cmd_enrol)
-
-    p = sub.add_parser("identify", help="name every face in photos from a gallery")
-    p.add_argument("photos", nargs="+", help="photo files or folders")
-    p.add_argument("--gallery", type=Path, required=True)
-    p.add_argument("--json", action="store_true", help="one JSON object per photo")
-    add_photo_options(p)
-    p.add_argument("-v", "--verbose", action="store_true")
-    p.set_defaults(func=cmd_identify)
-
-    p = sub.add_parser("verify", help="are the faces in two photos the same person?")
-    p.add_argument("first", help="a photo (or a folder of one person's photos)")
-    p.add_argument("second", help="a photo (or a folder of one person's photos)")
-    _add_base(p)
-    p.add_argument(
-        "--target-false-accept",
-        type=float,
-        default=config.TARGET_FALSE_ACCEPT,
-        help="different people accepted (the base's calibrated rates: 0.01, 0.001)",
-    )
-    p.add_argument("--min-face-confidence", type=float, default=config.MIN_FACE_CONFIDENCE)
-    p.add_argument("--json", action="store_true")
-    p.add_argument("-v", "--verbose", action="store_true")
-    p.set_defaults(func=cmd_verify)
-
-    p = sub.add_parser("cluster", help="group the faces of unlabelled photos by person")
-    p.add_argument("folder", type=Path)
-    p.add_argument("--out", type=Path, required=True)
-    _add_base(p)
-    p.add_argument("--target-false-accept", type=float, default=config.TARGET_FALSE_ACCEPT)
-    p.add_argument("--min-face-confidence", type=float, default=config.MIN_FACE_CONFIDENCE)
-    p.add_argument("--recursive", action="store_true")
+    options.add_photos(p)
+    options.add_out_dir(p, "where clusters.csv, the contact sheets and people/ go", "clusters")
+    p.add_argument("--out", dest="out_dir", type=Path, help=argparse.SUPPRESS)
     p.add_argument(
         "--name",
         action="append",
         metavar="CLUSTER=NAME",
-        help="write that group's faces to OUT/people/NAME/, a person folder for enrol",
+        help="write that group's faces to DIR/people/NAME/, a person folder for enrol",
     )
-    p.add_argument("-v", "--verbose", action="store_true")
+    options.add_base(p)
+    options.add_target_false_accept(p, "different people merged into one group")
+    options.add_max_distance(p, "groups merge while their faces are this close on average")
+    options.add_detector(p)
+    options.add_json(p, "one JSON object per face")
+    options.add_common(p)
     p.set_defaults(func=cmd_cluster)
+
+
+def register(sub) -> None:
+    for add in (_enrol_parser, _identify_parser, _verify_parser, _find_parser, _cluster_parser):
+        add(sub)

@@ -2,13 +2,11 @@
 
 Photos from phones and folders of downloads are messy: EXIF orientation instead of rotated pixels,
 HEIC files, transparent PNGs, 16-bit scans, CMYK JPEGs, huge panoramas, half-copied files and
-Finder/Explorer litter (.DS_Store, Thumbs.db). Everything here turns one bad file into an
-`ImageReadError` naming that file and the kind of fault, so a caller reading a folder can skip it,
-carry on, and say at the end how many it skipped and why (`SkipSummary`).
+Finder/Explorer litter (.DS_Store, Thumbs.db). One bad file is an `ImageReadError` naming it and its
+fault, so a caller reading a folder skips it and says at the end what it skipped (`SkipSummary`).
 
-Huge images are never decoded at full size: a JPEG is decoded at 1/2, 1/4 or 1/8 scale (libjpeg
-does that while decoding, so the full-size pixels never exist in memory) until it fits
-`max_pixels`; any other format over the limit is refused from its header alone.
+Huge images are never decoded at full size: a JPEG is decoded at 1/2, 1/4 or 1/8 scale (by
+libjpeg) to fit `max_pixels`; any other format over the limit is refused from its header.
 """
 
 from __future__ import annotations
@@ -23,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, JpegImagePlugin, UnidentifiedImageError
+
+from facetransfer.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ _HEIF_SUFFIXES = {".heic", ".heif", ".avif"}
 _heif_registered = False
 
 
-class ImageReadError(Exception):
+class ImageReadError(InputError):
     """An image that could not be read; `str()` gives "<path>: <reason>".
 
     `kind` names the fault in one word (a key of SKIP_KINDS), for counting skips by cause.

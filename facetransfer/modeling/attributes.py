@@ -18,7 +18,8 @@ from facetransfer.config import ARCHITECTURES, DEFAULT_SEED_CONFIG
 from facetransfer.data.cache import build_cache
 from facetransfer.data.pipeline import shard_indices
 from facetransfer.modeling import distribute, networks
-from facetransfer.modeling.checkpoints import checkpoint_record, model_metadata
+from facetransfer.modeling.card import read_card
+from facetransfer.modeling.checkpoints import checkpoint_record
 from facetransfer.modeling.fit import FitResult, fit
 from facetransfer.modeling.precision import precision_scope
 from facetransfer.modeling.student import calibrate_student, teacher_class_means
@@ -137,8 +138,8 @@ def load_attribute_data(
         }
         data.descriptors = {split: b.values for split, b in built.items()}
         data.teacher = {
-            "name": model_metadata(teacher).get("arch", Path(teacher).stem),
-            "learned_from": model_metadata(teacher).get("learned_from"),
+            "name": read_card(teacher).arch or Path(teacher).stem,
+            "learned_from": read_card(teacher).learned_from,
             "base": str(teacher),
             "images": {split: len(b.values) for split, b in built.items()},
             "build_seconds": round(sum(b.seconds for b in built.values()), 1),

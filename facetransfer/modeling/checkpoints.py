@@ -1,36 +1,53 @@
 """Model files in one place: atomic writes of models and JSON sidecars, loading a model file with
 a clear error when it is broken, of the wrong kind, or carries code.
 
-Every model is saved twice, `name.h5` (the seed's format) and `name.keras` (Keras' native one),
-each written to a temporary name and renamed, so a crash mid-write never leaves a half-written
-file under the real name. Beside them, `name.json` records what the model learned from and how to
-use it (image size, crop, threshold, ...).
+Every model is saved twice, `name.h5` (the seed's format, which the design asks for) and
+`name.keras` (Keras' native one), each written to a temporary name and renamed, so a crash
+mid-write never leaves a half-written file under the real name. Beside them, `name.json` is the
+model card (modeling.card): what the model is, what it learned from and how to use it.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
+import logging
 import os
+import warnings
 from pathlib import Path
 
 import keras
 
+from facetransfer.errors import InputError
+from facetransfer.modeling.card import (
+    CardError,
+    ModelCard,
+    read_card,
+    write_card,
+    write_json_atomically,
+)
 from facetransfer.modeling.precision import float32_copy
 
+__all__ = ["ModelFileError", "write_json_atomically", "save_with_sidecar", "load_model_file"]
 
-class ModelFileError(ValueError):
+
+class ModelFileError(InputError):
     """A model file that cannot be used: missing, corrupt, carrying code, or not the kind
     expected."""
 
 
-def write_json_atomically(path, data: dict) -> Path:
-    """Write `data` as JSON to a temporary name beside `path`, then rename it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(json.dumps(data, indent=2, default=float))
-    os.replace(partial, path)
-    return path
+@contextlib.contextmanager
+def _quiet_h5_notice():
+    """Keras logs (through absl) that H5 is "legacy" on every H5 save; the H5 copy is kept on
+    purpose (the design asks for it, README says so once) beside the native .keras one."""
+    absl = logging.getLogger("absl")
+    level = absl.level
+    absl.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*HDF5 file.*legacy")
+            yield
+    finally:
+        absl.setLevel(level)
 
 
 def save_model_atomically(model, path) -> list[Path]:
@@ -43,35 +60,39 @@ def save_model_atomically(model, path) -> list[Path]:
     written = []
     for target in (path.with_suffix(".h5"), path.with_suffix(".keras")):
         partial = target.with_name(f".{target.stem}.partial{target.suffix}")
-        model.save(partial)
+        with _quiet_h5_notice():
+            model.save(partial)
         os.replace(partial, target)
         written.append(target)
     return written
 
 
-def save_with_sidecar(model, path, metadata: dict) -> list[Path]:
-    """The model (.h5 + .keras) and its JSON sidecar, each written atomically."""
+def save_with_sidecar(model, path, card: ModelCard | dict) -> list[Path]:
+    """The model (.h5 + .keras) and its model card, each written atomically. The card records
+    the SHA-256 of the weights saved when it is a base's."""
     written = save_model_atomically(model, path)
-    return [*written, write_json_atomically(Path(path).with_suffix(".json"), metadata)]
+    return [*written, write_card(path, card)]
 
 
 def model_metadata(path) -> dict:
-    """The JSON sidecar saved beside a model (image crop, threshold, person...), or {}."""
-    sidecar = Path(path).with_suffix(".json")
-    return json.loads(sidecar.read_text()) if sidecar.exists() else {}
+    """The card beside a model as a plain record ({} when there is none). Kept for the notebooks
+    until they read `modeling.card.read_card` themselves; the package uses the card."""
+    card = read_card(path, required=False)
+    return {} if card is None else card.to_dict()
 
 
 def checkpoint_record(path) -> dict | None:
-    """The sidecar of a training checkpoint (which metric chose it, its value and epoch), or None
-    when the model or its sidecar is missing or unreadable."""
-    sidecar = Path(path).with_suffix(".json")
-    if not sidecar.exists() or not Path(path).with_suffix(".h5").exists():
+    """What chose a training checkpoint (its metric, value and epoch) from its card, or None
+    when the model or its card is missing or unreadable."""
+    if not Path(path).with_suffix(".h5").exists():
         return None
     try:
-        return json.loads(sidecar.read_text())
-    except json.JSONDecodeError:
+        card = read_card(path, required=False)
+    except CardError:
         return None
-
+    if card is None or "value" not in card.extra:
+        return None
+    return card.to_dict()
 
 def load_model_file(path, expect: str = "attributes"):
     """Load an H5 or .keras file made by facetransfer, with a clear error when it is not one.
@@ -84,6 +105,8 @@ def load_model_file(path, expect: str = "attributes"):
     path = Path(path)
     if not path.exists():
         raise ModelFileError(f"{path}: no such model file")
+    if path.is_dir():
+        raise ModelFileError(f"{path}: is a folder, not a model file (.h5 or .keras)")
     try:
         model = keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as error:  # h5py, zip and Keras raise many kinds for a broken file
@@ -92,8 +115,10 @@ def load_model_file(path, expect: str = "attributes"):
                 f"{path}: carries Python code (a Lambda layer); facetransfer refuses to load "
                 "it, since loading would run that code. Rebuild the model without Lambda layers."
             ) from error
+        first_line = (str(error).strip().splitlines() or [""])[0][:160]
         raise ModelFileError(
-            f"{path}: not a readable Keras model ({type(error).__name__}: {error})"
+            f"{path}: not a readable Keras model, damaged or of another kind "
+            f"({type(error).__name__}: {first_line})"
         ) from error
     shape = model.input_shape
     if len(shape) != 4 or shape[1] != shape[2] or shape[3] != 3:

@@ -15,7 +15,7 @@ from sklearn.cluster import AgglomerativeClustering
 
 from facetransfer.config import MIN_FACE_CONFIDENCE, TARGET_FALSE_ACCEPT
 from facetransfer.data.images import ImageReadError, read_rgb
-from facetransfer.modeling.gallery import FaceEmbedder
+from facetransfer.modeling.describe import FaceEmbedder
 from facetransfer.progress import progress_bar
 
 log = logging.getLogger(__name__)
@@ -51,10 +51,13 @@ def cluster_photos(
     embedder: FaceEmbedder,
     *,
     target_false_accept: float = TARGET_FALSE_ACCEPT,
+    max_distance: float | None = None,
     min_face_confidence: float = MIN_FACE_CONFIDENCE,
     progress: bool = True,
 ) -> FaceClusters:
-    """Every face of every photo, described and clustered."""
+    """Every face of every photo, described and clustered: two groups merge while their faces
+    are on average within `max_distance` (default: the base's calibrated distance for
+    `target_false_accept`)."""
     rows, vectors, crops, skipped = [], [], [], []
     for photo in progress_bar(photos, desc="describing faces", enabled=progress):
         try:
@@ -67,7 +70,7 @@ def cluster_photos(
             rows.append({"path": str(photo), "face": k, "box": " ".join(map(str, box))})
             vectors.append(vector)
             crops.append(crop)
-    _, distance = embedder.threshold_for(target_false_accept)
+    distance = embedder.distance_for(target_false_accept) if max_distance is None else max_distance
     vectors = np.stack(vectors) if vectors else np.zeros((0, 1), np.float32)
     table = pd.DataFrame(rows, columns=["path", "face", "box"])
     table["cluster"] = cluster_labels(vectors, distance)

@@ -16,7 +16,8 @@ from facetransfer.data.align import align_face
 from facetransfer.data.cache import crop_box
 from facetransfer.data.faces import Face, detect_faces
 from facetransfer.data.images import ImageReadError, check_rgb_image, read_rgb, resize
-from facetransfer.modeling.checkpoints import ModelFileError, load_model_file, model_metadata
+from facetransfer.modeling.card import ModelCard, read_card
+from facetransfer.modeling.checkpoints import ModelFileError, load_model_file
 
 
 @dataclass
@@ -31,6 +32,7 @@ class PersonModel:
     path: Path
     geometry: str = "celeba"  # the crop its base was trained on (data.align.GEOMETRIES)
     base_learned_from: dict | None = None  # what its base learned from (drawn or real faces)
+    card: ModelCard | None = None
     graph: object = None  # the model as one TensorFlow graph (as_graph), made on first use
 
     def score(self, faces: np.ndarray) -> np.ndarray:
@@ -45,22 +47,27 @@ class PersonModel:
 
 
 def load_person_model(path) -> PersonModel:
-    model = load_model_file(path, expect="person")
-    meta = model_metadata(path)
-    if "threshold" not in meta:
+    """A person model from `transfer` with its card (checked before the network is read)."""
+    card = read_card(path, required=False)
+    if card is None:  # the network first: a base or a wrong file says what it is
+        load_model_file(path, expect="person")
+        card = read_card(path)
+    if card.kind != "person" or card.decision is None:
         raise ModelFileError(
-            f"{Path(path).with_suffix('.json')}: missing or has no threshold; "
-            "person models are saved with one by `facetransfer transfer`"
+            f"{Path(path)}: its card says it is a {card.kind}, not a person model from "
+            "`facetransfer transfer`"
         )
+    model = load_model_file(path, expect="person")
     return PersonModel(
         model=model,
-        person=meta.get("person", Path(path).stem),
-        threshold=float(meta["threshold"]),
-        crop=meta.get("crop", "full"),
-        align=bool(meta.get("align", True)),
+        person=card.person or Path(path).stem,
+        threshold=card.decision.threshold,
+        crop=card.crop,
+        align=bool(card.extra.get("align", True)),
         path=Path(path),
-        geometry=meta.get("geometry", "celeba"),
-        base_learned_from=meta.get("base_learned_from"),
+        geometry=card.geometry,
+        base_learned_from=card.extra.get("base_learned_from"),
+        card=card,
     )
 
 

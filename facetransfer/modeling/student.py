@@ -4,17 +4,15 @@ teacher, and distance thresholds for its embedding once trained."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import keras
 import numpy as np
 
 from facetransfer.modeling.calibrate import calibrate_distances
-from facetransfer.modeling.checkpoints import (
-    load_model_file,
-    model_metadata,
-    write_json_atomically,
-)
+from facetransfer.modeling.card import read_card, write_card
+from facetransfer.modeling.checkpoints import load_model_file
 
 log = logging.getLogger(__name__)
 
@@ -46,14 +44,13 @@ def calibrate_student(checkpoint, images, identities) -> dict | None:
     except ValueError as error:
         log.warning("the student's distances are not calibrated: %s", error)
         return None
-    record = model_metadata(checkpoint)
-    record.update(
-        distance_thresholds=calibration["distance_thresholds"],
+    card = read_card(checkpoint).with_extra(
         calibration={k: v for k, v in calibration.items() if k != "distance_thresholds"}
         | {"on": "CelebA validation faces (people the student did not learn from)"},
         same_person_distance=calibration["distance_thresholds"]["0.01"],
         embedding_dim=int(vectors.shape[1]),
     )
-    write_json_atomically(Path(checkpoint).with_suffix(".json"), record)
+    card = replace(card, distance_thresholds=calibration["distance_thresholds"])
+    write_card(Path(checkpoint), card)
     log.info("student's distance thresholds on validation faces: %s", calibration)
     return calibration

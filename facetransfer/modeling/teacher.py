@@ -28,7 +28,7 @@ import tensorflow as tf
 from facetransfer.data.align import recut_aligned
 from facetransfer.data.geometry import resolve_geometry
 from facetransfer.data.images import read_rgb
-from facetransfer.modeling.checkpoints import model_metadata
+from facetransfer.modeling.card import read_card
 from facetransfer.progress import progress_bar
 
 log = logging.getLogger(__name__)
@@ -72,9 +72,9 @@ def teacher_descriptors(
     Chips are decoded and warped in threads while the teacher runs on the previous batch. Every
     path must be readable (pass the ones the image cache kept)."""
     paths = [Path(p) for p in paths]
-    meta = model_metadata(teacher_path)
-    geometry = resolve_geometry(meta.get("geometry", "celeba")).name
-    name = meta.get("arch", Path(teacher_path).stem)
+    card = read_card(teacher_path)
+    geometry = resolve_geometry(card.geometry).name
+    name = card.arch or Path(teacher_path).stem
     cache_dir = Path(cache_dir)
     out = cache_dir / f"teacher-{name}-{geometry}-{_key(paths, teacher_path, geometry)}.npy"
     if out.exists():

@@ -5,7 +5,7 @@ validation negatives) and saved with it."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +14,16 @@ import pandas as pd
 from facetransfer.config import HEADS, TARGET_FALSE_ACCEPT, UNFREEZE_TOP_LEARNING_RATE
 from facetransfer.data.cache import build_cache
 from facetransfer.data.intake import PersonData, load_person_data
-from facetransfer.modeling.checkpoints import load_model_file, model_metadata, save_with_sidecar
+from facetransfer.errors import InputError
+from facetransfer.modeling.bases import load_base
+from facetransfer.modeling.card import (
+    SCHEMA_VERSION,
+    BaseRef,
+    Decision,
+    ModelCard,
+    card_from_dict,
+)
+from facetransfer.modeling.checkpoints import save_with_sidecar
 from facetransfer.modeling.features import FeatureCache
 from facetransfer.modeling.heads import (
     build_person_model,
@@ -47,7 +56,7 @@ def finish_person(
     checkpoint,
     *,
     target_false_accept: float = TARGET_FALSE_ACCEPT,
-    metadata: dict | None = None,
+    metadata: ModelCard | dict | None = None,
     history: dict | None = None,
     score=None,
     stranger_scores: np.ndarray | None = None,
@@ -72,18 +81,18 @@ def finish_person(
         chosen_on = "calibrated distance"
     test_scores = score("test")
     report = evaluate.person_report(data.labels["test"], test_scores, threshold)
-    meta = {
-        **(metadata or {}),
-        "threshold": float(threshold),
-        "target_false_accept": target_false_accept,
-        "threshold_chosen_on": chosen_on,
-        "test": {k: v for k, v in report.items() if k != "confusion_matrix"},
-        "counts": data.counts().to_dict(),
-    }
+    decision = Decision("probability", float(threshold), target_false_accept, chosen_on)
+    if isinstance(metadata, dict):  # a plain record: its known fields typed, the rest kept
+        record = {"kind": "person", **metadata, "schema_version": SCHEMA_VERSION}
+        metadata = card_from_dict({**record, "decision": asdict(decision)})
+    card = replace(metadata or ModelCard(kind="person"), decision=decision).with_extra(
+        test={k: v for k, v in report.items() if k != "confusion_matrix"},
+        counts=data.counts().to_dict(),
+    )
     if stranger_scores is not None:
-        meta["strangers"] = len(stranger_scores)
+        card = card.with_extra(strangers=len(stranger_scores))
         report["strangers_for_threshold"] = len(stranger_scores)
-    save_with_sidecar(model, Path(checkpoint).with_suffix(".h5"), meta)
+    save_with_sidecar(model, Path(checkpoint).with_suffix(".h5"), card)
     return PersonResult(float(threshold), report, test_scores, history or {})
 
 
@@ -121,34 +130,40 @@ def transfer(
     `precompute`: train the head on the frozen base's cached features (each training photo and
     its mirror image) instead of on augmented images; None does so for the dlib base, whose
     forward pass costs tens of times the head's."""
-    base = load_model_file(base_path, expect="attributes")
-    base_meta = model_metadata(base_path)
-    crop = base_meta.get("crop", "full")
+    base, base_card, _ = load_base(base_path)
+    crop = base_card.crop
     size = int(base.input_shape[1])
     data = load_person_data(frame, size, crop, cache_dir, progress=progress)
-    if head == "auto" and base_meta.get("distance_thresholds"):
+    if head == "auto" and base_card.distance_thresholds:
         head = "distance"  # measured best on the dlib base (BENCHMARKS.md, section 2)
     head = resolve_head(base, head)
     defaults = HEADS[head]
     if learning_rate is None:
         learning_rate = UNFREEZE_TOP_LEARNING_RATE if unfreeze_top else defaults.learning_rate
-    metadata = {
-        "person": person,
-        "base": str(base_path),
-        "base_arch": base_meta.get("arch"),
-        "crop": crop,
-        "geometry": base_meta.get("geometry", "celeba"),
-        "align": align,
-        "image_size": size,
-        "head": head,
-        "unfreeze_top": unfreeze_top,
-        "base_learned_from": base_meta.get("learned_from"),
-    }
+    metadata = ModelCard(
+        kind="person",
+        person=person,
+        geometry=base_card.geometry,
+        image_size=size,
+        crop=crop,
+        base=BaseRef(
+            base_card.weights_sha256,
+            base_card.arch if base_card.arch == "dlib" else None,
+            str(Path(base_path).resolve()),
+        ),
+        extra={
+            "base_arch": base_card.arch,
+            "align": align,
+            "head": head,
+            "unfreeze_top": unfreeze_top,
+            "base_learned_from": base_card.learned_from,
+        },
+    )
     if head == "distance" or not (data.labels["train"] < 0.5).any():
         return _transfer_by_distance(
             base,
             base_path,
-            base_meta,
+            base_card,
             data,
             out=out,
             cache_dir=cache_dir,
@@ -158,7 +173,7 @@ def transfer(
         )
     model = build_person_model(base, head, unfreeze_top)
     if precompute is None:
-        precompute = base_meta.get("arch") == "dlib"
+        precompute = base_card.arch == "dlib"
     training = {
         "epochs": epochs or defaults.epochs,
         "optimizer": optimizer or defaults.optimizer,
@@ -243,7 +258,7 @@ def _transfer_on_features(
         data,
         settings["out"],
         target_false_accept=settings["target_false_accept"],
-        metadata={**settings["metadata"], "trained_on": "cached base features"},
+        metadata=settings["metadata"].with_extra(trained_on="cached base features"),
         history=history,
         score=lambda split: feature_scores(head, features[split][: len(data.labels[split])]),
         stranger_scores=(
@@ -256,7 +271,7 @@ def _transfer_on_features(
 def _transfer_by_distance(
     base,
     base_path,
-    base_meta: dict,
+    base_card: ModelCard,
     data: PersonData,
     *,
     out,
@@ -270,19 +285,17 @@ def _transfer_by_distance(
     on them like any head's; with no one else to learn from (no others/, no CelebA), a base whose
     distances were calibrated on CelebA strangers (the dlib base) uses that distance, and any
     other base cannot tell the person from anyone."""
-    calibrated = base_meta.get("distance_thresholds") or {}
     alone = not (data.labels["train"] < 0.5).any() and strangers is None
-    if alone and not calibrated:
-        raise ValueError(
+    if alone and not base_card.distance_thresholds:
+        raise InputError(
             "no photos of anyone else to learn from: add fotos/others/, or bring CelebA "
             "(--celeba-dir), or use --base dlib, whose distances are calibrated"
         )
-    if calibrated:
-        rate = min(calibrated, key=lambda r: abs(float(r) - target_false_accept))
-        distance = float(calibrated[rate])
+    if base_card.distance_thresholds:
+        distance = base_card.distance_for(target_false_accept)
     else:  # only sets the scale of the scores: the threshold is chosen on the data
-        rate, distance = target_false_accept, float(base_meta.get("same_person_distance", 1.0))
-    size, crop = int(base.input_shape[1]), base_meta.get("crop", "full")
+        distance = float(base_card.extra.get("same_person_distance", 1.0))
+    size, crop = int(base.input_shape[1]), base_card.crop
     cache = FeatureCache(base, base_path, cache_dir, size=size, crop=crop)
     features = {split: cache.features(files) for split, files in data.files.items()}
     enrolled = np.r_[
@@ -302,8 +315,8 @@ def _transfer_by_distance(
         model,
         data,
         out,
-        target_false_accept=float(rate) if alone else target_false_accept,
-        metadata={**metadata, "head": "distance", "distance": distance},
+        target_false_accept=target_false_accept,
+        metadata=metadata.with_extra(head="distance", distance=distance),
         score=lambda split: distance_scores(features[split], centre, distance),
         stranger_scores=stranger_scores,
         threshold=0.5 if alone else None,

@@ -22,7 +22,7 @@ def _face_name(face: Mapping, person_name: str | None) -> str:
 
 
 def _face_label(face: Mapping, person_name: str | None) -> str:
-    score = face.get("probability", face.get("score"))
+    score = face.get("probability", face.get("distance"))
     name = _face_name(face, person_name)
     return name if score is None else f"{name} {score:.2f}"
 

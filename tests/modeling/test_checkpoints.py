@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from facetransfer.modeling import checkpoints
+from facetransfer.modeling.card import read_card
 from facetransfer.modeling.checkpoints import ModelFileError, load_model_file
 
 
@@ -40,7 +41,8 @@ def test_saves_are_atomic_and_the_sidecar_reads_back(tmp_path):
     written = checkpoints.save_with_sidecar(model, tmp_path / "m.h5", {"crop": "face"})
     assert [p.name for p in written] == ["m.h5", "m.keras", "m.json"]
     assert not list(tmp_path.glob(".*partial*"))
-    assert checkpoints.model_metadata(tmp_path / "m.h5") == {"crop": "face"}
+    card = read_card(tmp_path / "m.h5")
+    assert card.crop == "face" and card.kind == "base" and card.schema_version == 1
     loaded = load_model_file(tmp_path / "m.keras")
     x = np.zeros((1, 8, 8, 3), np.float32)
     np.testing.assert_allclose(loaded(x), model(x))

@@ -91,5 +91,7 @@ def test_an_older_dlib_sidecar_is_brought_up_to_date(tmp_path):
     path = bases.dlib_base(tmp_path)
     record = json.loads((tmp_path / "dlib.json").read_text())
     assert path == tmp_path / "dlib.h5" and record["note"] == "kept"
-    assert record["distance_thresholds"] == bases.DLIB_METADATA["distance_thresholds"]
+    assert record["distance_thresholds"] == bases.dlib_card("").distance_thresholds
+    assert record["schema_version"] == 1 and record["geometry"] == "dlib_chip"
+    assert record["weights_sha256"] == bases.dlib_weights_sha256()
     assert (tmp_path / "dlib.h5").read_bytes() == b"weights written by an older version"

@@ -11,8 +11,11 @@ import pandas as pd
 import pytest
 from shared_data import SHARED_DATA
 
+import facetransfer as ft
 from facetransfer import cli
+from facetransfer.errors import InputError
 from facetransfer.modeling import clustering, gallery
+from facetransfer.modeling.card import BaseRef
 
 
 def _gallery(rng, people=("ana", "ben"), faces=4, spread=0.1):
@@ -22,8 +25,10 @@ def _gallery(rng, people=("ana", "ben"), faces=4, spread=0.1):
         for _ in range(faces):
             names.append(name)
             vectors.append(centres[name] + rng.normal(scale=spread, size=2))
-    records = {name: {"threshold": 0.6, "faces": faces, "photos": faces} for name in people}
-    return gallery.Gallery("base.h5", np.array(names), np.array(vectors), records)
+    records = {name: {"max_distance": 0.6, "faces": faces, "photos": faces} for name in people}
+    return gallery.Gallery(
+        BaseRef("ab" * 32, None, "base.h5"), np.array(names), np.array(vectors), records
+    )
 
 
 def test_the_closest_passing_person_wins_and_the_runner_up_is_shown(rng):
@@ -31,11 +36,14 @@ def test_the_closest_passing_person_wins_and_the_runner_up_is_shown(rng):
     near_ana, between, far = [0.1, 0.0], [0.45, 0.0], [0.5, 5.0]
     answers = gallery.match(g, np.array([near_ana, between, far]))
     assert answers[0]["person"] == "ana" and answers[0]["runner_up"] == "ben"
-    assert answers[0]["score"] < answers[0]["runner_up_score"]
-    # within both thresholds: the closer wins, the other is the runner-up
+    assert answers[0]["distance"] < answers[0]["runner_up_distance"]
+    # within both max distances: the closer wins, the other is the runner-up
     assert answers[1]["person"] == "ana" and answers[1]["runner_up"] == "ben"
-    assert answers[1]["runner_up_score"] < 0.6
-    assert answers[2]["person"] == "unknown" and answers[2]["score"] > 0.6
+    assert answers[1]["runner_up_distance"] < 0.6
+    assert answers[2]["person"] == "unknown" and answers[2]["distance"] > 0.6
+    # a max distance given replaces each person's own
+    strict = gallery.match(g, np.array([near_ana]), max_distance=0.01)
+    assert strict[0]["person"] == "unknown" and strict[0]["max_distance"] == 0.01
 
 
 class _KnownFaces:
@@ -126,10 +134,10 @@ def test_a_gallery_round_trips_through_its_folder(rng, tmp_path):
     g = _gallery(rng)
     g.save(tmp_path / "family")
     again = gallery.load_gallery(tmp_path / "family")
-    assert again.people == g.people and again.base_path == "base.h5"
+    assert again.people == g.people and again.base == g.base
     np.testing.assert_allclose(again.vectors, g.vectors)
     assert again.names.tolist() == g.names.tolist()
-    with pytest.raises(FileNotFoundError, match="not a gallery"):
+    with pytest.raises(InputError, match="not a gallery"):
         gallery.load_gallery(tmp_path)
 
 
@@ -158,9 +166,8 @@ def test_enrol_identify_verify_cluster_on_real_photos(tmp_path, capsys):
         (fotos / f"p{person}").mkdir(parents=True)
         for f in files[:8]:
             (fotos / f"p{person}" / f.name).write_bytes(f.read_bytes())
-    models = ["--models-dir", str(tmp_path / "models")]
-    argv = ["enrol", "--fotos", str(fotos), "--out", str(tmp_path / "g"), "--strangers", "0"]
-    assert cli.main([*argv, *models]) == 0
+    argv = ["enrol", str(fotos), "--gallery", str(tmp_path / "g"), "--strangers", "0"]
+    assert cli.main(argv) == 0
     capsys.readouterr()
     held_out = [files[-1] for files in photos.values()]
     assert (
@@ -172,16 +179,17 @@ def test_enrol_identify_verify_cluster_on_real_photos(tmp_path, capsys):
 
     a, b = photos[people[0]][0], photos[people[0]][1]
     other = photos[people[1]][0]
-    assert cli.main(["verify", str(a), str(b), "--json", *models]) == 0
+    assert cli.main(["verify", str(a), str(b), "--json"]) == 0
     verdict = json.loads(capsys.readouterr().out)
-    assert verdict["same"] and verdict["distance"] < verdict["threshold"]
-    assert cli.main(["verify", str(a), str(other), *models]) == 1
+    assert verdict["same"] and verdict["distance"] <= verdict["max_distance"]
+    assert verdict["distance"] == ft.verify(a, b)["distance"]  # the shell and Python agree
+    assert cli.main(["verify", str(a), str(other)]) == 1
     assert "different people" in capsys.readouterr().out
     blank = tmp_path / "blank.png"
     from PIL import Image
 
     Image.new("RGB", (200, 200), (120, 120, 120)).save(blank)
-    assert cli.main(["verify", str(a), str(blank), *models]) == 2
+    assert cli.main(["verify", str(a), str(blank)]) == 4  # no face
 
     unlabelled = tmp_path / "unlabelled"
     unlabelled.mkdir()
@@ -189,9 +197,7 @@ def test_enrol_identify_verify_cluster_on_real_photos(tmp_path, capsys):
         for f in photos[person][:6]:
             (unlabelled / f.name).write_bytes(f.read_bytes())
     out = tmp_path / "clusters"
-    assert (
-        cli.main(["cluster", str(unlabelled), "--out", str(out), "--name", "0=first", *models]) == 0
-    )
+    assert cli.main(["cluster", str(unlabelled), "--out-dir", str(out), "--name", "0=first"]) == 0
     table = pd.read_csv(out / "clusters.csv")
     assert list(table.columns) == ["path", "face", "box", "cluster"]
     assert (out / "cluster_0.png").exists() and list((out / "people" / "first").glob("*.jpg"))
@@ -208,6 +214,7 @@ def test_predict_image_takes_an_array_as_it_takes_a_file(tmp_path, rng):
     x = keras.layers.GlobalAveragePooling2D()(keras.layers.Rescaling(1 / 255)(inputs))
     model = keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(x))
     save_with_sidecar(model, tmp_path / "p.h5", {"person": "p", "threshold": 0.5, "align": False})
+    assert json.loads((tmp_path / "p.json").read_text())["decision"]["rule"] == "probability"
     person = load_person_model(tmp_path / "p.h5")
     frame = rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)
     Image.fromarray(frame).save(tmp_path / "frame.png")

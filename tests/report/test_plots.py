@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from shared_data import REPO as PROJECT_ROOT
 
-from facetransfer.config import PROJECT_ROOT
 from facetransfer.report import annotate, plots
 from facetransfer.report import evaluate as ev
 

@@ -1,0 +1,355 @@
+"""The short public API: `import facetransfer as ft`, then `ft.detect`, `ft.represent`,
+`ft.verify`, `ft.identify`, `ft.find`, `ft.analyze`, `ft.enrol`.
+
+Wherever a photo is meant, give a path (str or Path), an RGB uint8 array (a video frame, a
+webcam's), or, where the function says so, a folder. Bases are named ("dlib", the default:
+dlib's face ResNet from the packaged weights, nothing downloaded or written) or a file trained
+here. A base is loaded once per process and kept. Errors are `facetransfer.errors` exceptions:
+InputError (missing, unreadable or damaged input), NoFaceError, UsageError.
+
+The CLI's commands call these functions, so `facetransfer verify a.jpg b.jpg` and
+`ft.verify("a.jpg", "b.jpg")` give the same distance.
+
+The examples run as doctests on a real face that matplotlib ships (Grace Hopper's portrait):
+
+>>> import facetransfer as ft
+>>> from matplotlib import cbook
+>>> photo = cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from facetransfer.config import MIN_FACE_CONFIDENCE, TARGET_FALSE_ACCEPT
+from facetransfer.data.faces import detect_faces
+from facetransfer.data.fotos import people_folders
+from facetransfer.data.images import list_images
+from facetransfer.errors import InputError, UsageError
+from facetransfer.modeling.attribute_head import load_attribute_head
+from facetransfer.modeling.describe import FaceEmbedder
+from facetransfer.modeling.gallery import (
+    CARRIED_BASE,
+    Gallery,
+    embedder_for,
+    identify_image,
+    largest_faces,
+    load_gallery,
+)
+from facetransfer.modeling.gallery import enrol as enrol_people
+from facetransfer.modeling.gallery import verify as verify_sets
+from facetransfer.modeling.predict import read_photo
+
+LANDMARKS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")  # MTCNN's order
+
+__all__ = ["detect", "represent", "verify", "identify", "find", "analyze", "enrol", "photos_in"]
+
+
+def photos_in(item, *, recursive: bool = False) -> list:
+    """The photos `item` stands for: [array] for an array, [path] for a file, every photo of a
+    list, the photos of a folder (sorted; its sub-folders' too when `recursive`). InputError
+    for a path that is not there or a folder with no photos."""
+    if isinstance(item, np.ndarray):
+        return [item]
+    if isinstance(item, (list, tuple)):  # several photos of one person
+        return [photo for each in item for photo in photos_in(each, recursive=recursive)]
+    path = Path(item)
+    if not path.exists():
+        raise InputError(f"{path}: no such file or folder")
+    if path.is_dir():
+        found = list_images(path, recursive=recursive)
+        if not found:
+            hint = "" if recursive else " (photos in its sub-folders: recursive=True)"
+            raise InputError(f"{path}: a folder with no photos{hint}")
+        return found
+    return [path]
+
+
+def _one_or_many(item, recursive: bool, per_photo):
+    """A photo's answer, or {path: answer} for each photo of a folder."""
+    if not isinstance(item, np.ndarray) and Path(item).is_dir():
+        return {str(p): per_photo(p) for p in photos_in(item, recursive=recursive)}
+    return per_photo(photos_in(item)[0])
+
+
+@functools.lru_cache(maxsize=4)
+def _embedder(base: str) -> FaceEmbedder:
+    return FaceEmbedder.load(base)
+
+
+def embedder(base="dlib") -> FaceEmbedder:
+    """The base `base` (a name, a file, or a FaceEmbedder already loaded), loaded once."""
+    if isinstance(base, FaceEmbedder):
+        return base
+    return _embedder(str(base))
+
+
+def _check_confidence(value: float) -> float:
+    if not 0.0 <= float(value) <= 1.0:
+        raise UsageError(f"min_face_confidence {value} is outside 0 to 1")
+    return float(value)
+
+
+def _face_record(face) -> dict:
+    return {
+        "box": [int(v) for v in face.box],
+        "confidence": round(float(face.confidence), 4),
+        "landmarks": {
+            name: [round(float(c), 1) for c in point]
+            for name, point in zip(LANDMARKS, face.landmarks, strict=True)
+        },
+    }
+
+
+def detect(img, *, min_face_confidence: float = MIN_FACE_CONFIDENCE, recursive: bool = False):
+    """Every face in a photo, largest first: its box (x, y, width, height), the detector's
+    confidence and five landmarks. A folder gives {path: faces}.
+
+    >>> faces = ft.detect(photo)
+    >>> len(faces), sorted(faces[0])
+    (1, ['box', 'confidence', 'landmarks'])
+    >>> faces[0]["confidence"] > 0.99
+    True
+    """
+    confidence = _check_confidence(min_face_confidence)
+
+    def per_photo(photo):
+        return [_face_record(f) for f in detect_faces(read_photo(photo), confidence)]
+
+    return _one_or_many(img, recursive, per_photo)
+
+
+def represent(
+    img,
+    *,
+    base="dlib",
+    min_face_confidence: float = MIN_FACE_CONFIDENCE,
+    recursive: bool = False,
+):
+    """One descriptor per face (largest first): {"box", "confidence", "descriptor"} with the
+    descriptor a float32 array (128 numbers on dlib's base). A folder gives {path: faces}.
+
+    >>> faces = ft.represent(photo)
+    >>> faces[0]["descriptor"].shape
+    (128,)
+    """
+    model = embedder(base)
+    confidence = _check_confidence(min_face_confidence)
+
+    def per_photo(photo):
+        found, boxes, vectors, _ = model.detect_and_describe(photo, confidence)
+        return [
+            {"box": box, "confidence": round(float(f.confidence), 4), "descriptor": vector}
+            for box, vector, f in zip(boxes, vectors, found, strict=True)
+        ]
+
+    return _one_or_many(img, recursive, per_photo)
+
+
+def verify(
+    a,
+    b,
+    *,
+    base="dlib",
+    target_false_accept: float = TARGET_FALSE_ACCEPT,
+    max_distance: float | None = None,
+    min_face_confidence: float = MIN_FACE_CONFIDENCE,
+) -> dict:
+    """Are the largest faces of `a` and `b` one person? Each is a photo, an array, or a folder
+    of one person's photos (then the mean distance over every pair). Returns {"distance",
+    "max_distance", "same", ...}: one person when the distance is at most `max_distance`
+    (default: the base's calibrated distance that lets `target_false_accept` of pairs of
+    different people through).
+
+    >>> answer = ft.verify(photo, photo)
+    >>> answer["same"], answer["distance"]
+    (True, 0.0)
+    """
+    _check_limits(target_false_accept, max_distance)
+    return verify_sets(
+        embedder(base),
+        photos_in(a),
+        photos_in(b),
+        target_false_accept=target_false_accept,
+        max_distance=max_distance,
+        min_face_confidence=_check_confidence(min_face_confidence),
+    )
+
+
+def _check_limits(target_false_accept: float | None, max_distance: float | None) -> None:
+    if target_false_accept is not None and not 0.0 < float(target_false_accept) < 1.0:
+        raise UsageError(f"target_false_accept {target_false_accept} is outside 0 to 1")
+    if max_distance is not None and not (np.isfinite(max_distance) and max_distance > 0):
+        raise UsageError(f"max_distance {max_distance} is not a positive distance")
+
+
+def enrol(
+    folder,
+    *,
+    base="dlib",
+    gallery=None,
+    target_false_accept: float = TARGET_FALSE_ACCEPT,
+    min_face_confidence: float = MIN_FACE_CONFIDENCE,
+    strangers: list | None = None,
+) -> Gallery:
+    """A gallery of the people in `folder` (`folder/<name>/` holds each person's photos; one
+    photo is enough), saved to the folder `gallery` when given. Each person's max_distance comes
+    from the base's calibration (or from `strangers`, aligned CelebA crops, as the CLI does with
+    --celeba-dir).
+
+    >>> import shutil, tempfile
+    >>> family = Path(tempfile.mkdtemp())
+    >>> (family / "grace").mkdir()
+    >>> _ = shutil.copy(photo, family / "grace" / "1.jpg")
+    >>> g = ft.enrol(family)
+    >>> sorted(g.people)
+    ['grace']
+    """
+    _check_limits(target_false_accept, None)
+    model = embedder(base)
+    people = people_folders(_existing_folder(folder))
+    made = enrol_people(
+        people,
+        model,
+        strangers=strangers,
+        target_false_accept=target_false_accept,
+        min_face_confidence=_check_confidence(min_face_confidence),
+        progress=False,
+    )
+    if gallery is not None:
+        carry_base(model, gallery)
+        made.save(gallery)
+        made.folder = Path(gallery)
+    return made
+
+
+def _existing_folder(folder) -> Path:
+    path = Path(folder)
+    if not path.exists():
+        raise InputError(f"{path}: no such folder")
+    if not path.is_dir():
+        raise InputError(f"{path}: a file, not a folder")
+    return path
+
+
+def carry_base(model: FaceEmbedder, gallery_dir) -> None:
+    """A base given as a file is copied into the gallery folder (base.h5 + its card), so the
+    gallery finds it wherever the folder goes; a named base (dlib) is rebuilt from the package."""
+    if model.path is None:
+        return
+    target = Path(gallery_dir) / CARRIED_BASE
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for source, dest in ((model.path, target), (model.path.with_suffix(".json"), None)):
+        dest = dest or target.with_suffix(".json")
+        partial = dest.with_name(f".{dest.name}.partial")
+        shutil.copyfile(source, partial)
+        Path(partial).replace(dest)
+
+
+def _gallery(gallery) -> Gallery:
+    return gallery if isinstance(gallery, Gallery) else load_gallery(gallery)
+
+
+def identify(
+    img,
+    gallery,
+    *,
+    base=None,
+    max_distance: float | None = None,
+    min_face_confidence: float = MIN_FACE_CONFIDENCE,
+    recursive: bool = False,
+):
+    """Name every face of a photo from a gallery (a folder from `enrol`, or a Gallery): per
+    face {"box", "person" (or "unknown"), "distance", "max_distance", "runner_up",
+    "runner_up_distance"}. A folder gives {path: faces}. `base`: where the gallery's base is
+    when it is neither dlib nor carried in the gallery folder.
+
+    >>> [face["person"] for face in ft.identify(photo, g)]
+    ['grace']
+    """
+    _check_limits(None, max_distance)
+    known = _gallery(gallery)
+    model = embedder_for(known, None if base is None else embedder(base))
+    confidence = _check_confidence(min_face_confidence)
+
+    def per_photo(photo):
+        result = identify_image(
+            known, model, photo, min_face_confidence=confidence, max_distance=max_distance
+        )
+        if "error" in result:
+            raise InputError(result["error"])
+        return result["faces"]
+
+    return _one_or_many(img, recursive, per_photo)
+
+
+def find(
+    img,
+    folder,
+    *,
+    base="dlib",
+    target_false_accept: float = TARGET_FALSE_ACCEPT,
+    max_distance: float | None = None,
+    min_face_confidence: float = MIN_FACE_CONFIDENCE,
+    recursive: bool = False,
+) -> list[dict]:
+    """The faces in the photos of `folder` that are the person of `img`'s largest face, closest
+    first: [{"path", "face", "box", "distance"}], each within `max_distance` (default: the
+    base's calibrated distance for `target_false_accept`).
+
+    >>> [Path(hit["path"]).name for hit in ft.find(photo, family / "grace")]
+    ['1.jpg']
+    """
+    _check_limits(target_false_accept, max_distance)
+    model = embedder(base)
+    confidence = _check_confidence(min_face_confidence)
+    wanted = largest_faces(model, photos_in(img), confidence)[0]
+    limit = model.distance_for(target_false_accept) if max_distance is None else max_distance
+    hits = []
+    for photo in photos_in(_existing_folder(folder), recursive=recursive):
+        try:
+            boxes, vectors, _ = model.faces(photo, confidence)
+        except InputError:
+            continue  # an unreadable photo in a library is skipped, as everywhere
+        for k, (box, vector) in enumerate(zip(boxes, vectors, strict=True)):
+            distance = float(np.linalg.norm(vector - wanted))
+            if distance <= limit:
+                hits.append({"path": str(photo), "face": k, "box": box, "distance": distance})
+    return sorted(hits, key=lambda hit: hit["distance"])
+
+
+def analyze(img, *, min_face_confidence: float = MIN_FACE_CONFIDENCE, recursive: bool = False):
+    """CelebA's 40 attributes for every face (largest first): {"box", "attributes": {name:
+    probability}, "present": [names decided yes]}, from a head on dlib's descriptor trained on
+    CelebA's labels (BENCHMARKS.md, section 7, says how well). A folder gives {path: faces}.
+
+    >>> face = ft.analyze(photo)[0]
+    >>> len(face["attributes"]), "Male" in face["attributes"]
+    (40, True)
+    """
+    head = load_attribute_head()
+    faces = represent(
+        img, base="dlib", min_face_confidence=min_face_confidence, recursive=recursive
+    )
+
+    def per_photo(found):
+        if not found:
+            return []
+        probs = head.predict(np.stack([f["descriptor"] for f in found]))
+        decided = head.decide(probs)
+        return [
+            {
+                "box": f["box"],
+                "attributes": {n: round(float(p), 4) for n, p in zip(head.names, row, strict=True)},
+                "present": [n for n, yes in zip(head.names, said, strict=True) if yes],
+            }
+            for f, row, said in zip(found, probs, decided, strict=True)
+        ]
+
+    if isinstance(faces, dict):
+        return {path: per_photo(found) for path, found in faces.items()}
+    return per_photo(faces)
