@@ -127,6 +127,8 @@ def fit(
 ) -> FitResult:
     """Train `model`, logging to `logs_dir` for TensorBoard, keeping the best epoch in `checkpoint`.
 
+    `train_ds` and `val_ds` are tf.data datasets of batches, `train_ds` shuffled already.
+
     When `resume`, an interrupted run of the same checkpoint name continues from its last completed
     epoch (Keras' BackupAndRestore, kept under models/.resume/); a finished run starts afresh.
     `save_model`, if given, is what the checkpoint saves instead of `model`.
@@ -171,7 +173,16 @@ def fit(
             )
         )
     start = time.perf_counter()
-    model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks, verbose=verbose)
+    # shuffle=False: the datasets come shuffled (`data.pipeline.make_dataset`); Keras' default
+    # True only applies to arrays and, for a tf.data.Dataset, warns that it is ignored.
+    model.fit(
+        train_ds,
+        validation_data=val_ds,
+        epochs=epochs,
+        callbacks=callbacks,
+        verbose=verbose,
+        shuffle=False,
+    )
     seconds = time.perf_counter() - start
     shutil.rmtree(backup, ignore_errors=True)  # finished: the next run starts afresh
     if best.best is not None and not best.saved_epochs:
