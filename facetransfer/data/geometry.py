@@ -101,8 +101,3 @@ def resolve_geometry(geometry: str | Geometry) -> Geometry:
     if geometry not in GEOMETRIES:
         raise ValueError(f"unknown crop geometry {geometry!r}: expected one of {list(GEOMETRIES)}")
     return GEOMETRIES[geometry]
-
-
-def target_landmarks(size: tuple[int, int] = CELEBA_CROP_SIZE) -> np.ndarray:
-    """CELEBA_LANDMARKS for a crop of `size` = (width, height), scaled per axis."""
-    return GEOMETRIES["celeba"].landmarks_at(size)
