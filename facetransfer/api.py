@@ -112,7 +112,7 @@ def detect(img, *, min_face_confidence: float = MIN_FACE_CONFIDENCE, recursive: 
     >>> faces = ft.detect(photo)
     >>> len(faces), sorted(faces[0])
     (1, ['box', 'confidence', 'landmarks'])
-    >>> faces[0]["confidence"] > 0.99
+    >>> faces[0]["confidence"] > 0.95
     True
     """
     confidence = _check_confidence(min_face_confidence)

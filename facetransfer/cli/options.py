@@ -19,7 +19,7 @@ import math
 from pathlib import Path
 
 from facetransfer import config
-from facetransfer.errors import InputError
+from facetransfer.errors import InputError, UsageError
 
 FORMATTER = argparse.ArgumentDefaultsHelpFormatter
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".heic"}
@@ -227,6 +227,18 @@ def check_base(base) -> None:
     """A named base, or a model file that is there (its card is checked when it loads)."""
     if str(base) not in config.NAMED_BASES:
         check_file(base, "base model file (.h5 or .keras; or --base dlib)")
+
+
+def check_rate(base, rate: float) -> None:
+    """A false-accept target the named base's calibration covers (a file base's card is checked
+    when it loads): refused with the range, never rounded to the nearest calibrated rate."""
+    if str(base) == "dlib":
+        low, high = min(config.DLIB_DISTANCE_THRESHOLDS), max(config.DLIB_DISTANCE_THRESHOLDS)
+        if not low <= rate <= high:
+            raise UsageError(
+                f"--target-false-accept {rate:g} is outside dlib's calibrated range {low:g} to "
+                f"{high:g}; or give --max-distance"
+            )
 
 
 def check_folder(path, what: str) -> Path:

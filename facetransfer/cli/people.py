@@ -200,6 +200,8 @@ def _identify_parser(sub) -> None:
 def cmd_verify(args) -> int:
     options.check_photos([args.first, args.second], recursive=args.recursive)
     options.check_base(args.base)
+    if args.max_distance is None:
+        options.check_rate(args.base, args.target_false_accept)
     from facetransfer import api
 
     answer = api.verify(
@@ -265,6 +267,8 @@ def cmd_find(args) -> int:
     if Path(args.photo).is_dir():
         raise UsageError(f"{args.photo}: a folder; find takes one photo of the person")
     options.check_base(args.base)
+    if args.max_distance is None:
+        options.check_rate(args.base, args.target_false_accept)
     from facetransfer import api
 
     hits = api.find(
@@ -327,6 +331,8 @@ def _namings(values) -> dict[int, str]:
 def cmd_cluster(args) -> int:
     options.check_photos(args.photos, recursive=args.recursive)
     options.check_base(args.base)
+    if args.max_distance is None:
+        options.check_rate(args.base, args.target_false_accept)
     out = options.check_new_output(args.out_dir, "clusters output")
     wanted = _namings(args.name)
 
