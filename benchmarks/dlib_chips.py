@@ -24,57 +24,17 @@ numbers ship in facetransfer/config.py (DLIB_DISTANCE_THRESHOLDS) for users with
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
-import os
-import platform
 import sys
 from pathlib import Path
 
 import numpy as np
-
-ROOT = Path(__file__).resolve().parent.parent
-WORK = ROOT / "benchmarks" / "work"
-SHARED_DATA = Path(os.environ.get("FACETRANSFER_SHARED_DATA", ROOT.parent / "shared" / "data"))
-
-
-def models_dir() -> Path:
-    spec = importlib.util.find_spec("face_recognition_models")
-    return Path(next(iter(spec.submodule_search_locations))) / "models"
-
-
-def dlib_pipeline():
-    import dlib
-
-    detector = dlib.get_frontal_face_detector()
-    predictor = dlib.shape_predictor(str(models_dir() / "shape_predictor_5_face_landmarks.dat"))
-    net = dlib.face_recognition_model_v1(
-        str(models_dir() / "dlib_face_recognition_resnet_model_v1.dat")
-    )
-    return dlib, detector, predictor, net
-
-
-def dlib_chip(image: np.ndarray, dlib, detector, predictor):
-    """dlib's own 150x150 chip of the largest face, or None."""
-    found = detector(image, 1)
-    if not found:
-        return None
-    box = max(found, key=lambda r: r.width() * r.height())
-    shape = predictor(image, box)
-    return np.asarray(dlib.get_face_chip(image, shape, size=150, padding=0.25))
+from common import SHARED_DATA, WORK, dlib_chip, dlib_pipeline, evaluation_people, machine
 
 
 def wild_photos(limit: int | None) -> list[Path]:
     photos = sorted((SHARED_DATA / "celeba-wild" / "img_celeba").glob("*.jpg"))
     return photos[:limit] if limit else photos
-
-
-def machine() -> dict:
-    cpu = next(
-        (line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if "model name" in line),
-        platform.processor(),
-    )
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version()}
 
 
 def stage_template(args) -> dict:
@@ -150,7 +110,6 @@ def stage_compare(args) -> dict:
 def stage_calibrate(args) -> dict:
     import keras
     import pandas as pd
-    from recognition import evaluation_people
 
     from facetransfer.data.intake import align_celeba_rows
     from facetransfer.modeling.bases import dlib_base

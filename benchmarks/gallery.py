@@ -22,18 +22,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-WORK = Path(__file__).resolve().parent / "work"
-SHARED_DATA = Path(
-    os.environ.get("FACETRANSFER_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared/data")
-)
+from common import SHARED_DATA, WORK, machine
 
 
 def main(argv=None) -> int:
@@ -50,7 +45,6 @@ def main(argv=None) -> int:
         print(f"no shared data at {args.shared}", file=sys.stderr)
         return 2
 
-    from recognition import machine  # the same machine line as the recognition benchmark
     from sklearn.metrics import adjusted_rand_score
 
     from facetransfer.data.celeba import load_celeba

@@ -25,34 +25,18 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from common import SHARED_DATA, WORK, dlib_chip, dlib_pipeline, evaluation_people, machine
 
 from facetransfer.config import ARCHITECTURES
 
 log = logging.getLogger("benchmark")
 ARCH = ARCHITECTURES["improved"]
-WORK = Path(__file__).resolve().parent / "work"
-# The development machines' real sample: ../shared/data beside the repository (or --shared).
-SHARED_DATA = Path(
-    os.environ.get("FACETRANSFER_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared/data")
-)
-
-
-def evaluation_people(shared: Path, n: int, seed: int) -> tuple[list[int], list[int]]:
-    manifest = pd.read_csv(shared / "manifest.csv")
-    rng = np.random.default_rng(seed)
-    full = np.sort(manifest.loc[manifest["kind"] == "aligned_full", "identity"].unique())
-    wild = np.sort(manifest.loc[manifest["kind"] == "wild", "identity"].unique())
-    return sorted(rng.choice(full, n, replace=False).tolist()), sorted(
-        rng.choice(wild, n, replace=False).tolist()
-    )
 
 
 def photos_of(shared: Path, kind: str, people: list[int]) -> dict[int, list[Path]]:
@@ -354,8 +338,6 @@ def stage_dlib_reference(args) -> None:
     5-point chips and its descriptor (dlib-bin), a person scored by closeness to the mean
     descriptor of their 20 enrolment photos, the distance threshold chosen on the same 1,000
     strangers for 1% false accepts."""
-    from dlib_chips import dlib_chip, dlib_pipeline
-
     from facetransfer.data.celeba import load_celeba
     from facetransfer.data.images import read_rgb
     from facetransfer.report import evaluate
@@ -450,18 +432,6 @@ def stage_report(args) -> None:
             f"| {base} + {head} | {kind} | {len(frame)} | {means} | "
             f"{int(frame['n_person'].sum())} / {int(frame['n_others'].sum())} |"
         )
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}"
 
 
 def main(argv=None) -> int:

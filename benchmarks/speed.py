@@ -27,7 +27,6 @@ import functools
 import json
 import math
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -35,10 +34,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-# The development machines' real sample: ../shared/data beside the repository, or --shared-data
-# (exported to the task subprocesses through FACETRANSFER_SHARED_DATA).
-SHARED_DATA = Path(os.environ.get("FACETRANSFER_SHARED_DATA", ROOT.parent / "shared" / "data"))
+# SHARED_DATA: the development machines' real sample, or --shared-data (exported to the task
+# subprocesses through FACETRANSFER_SHARED_DATA).
+from common import ROOT, SHARED_DATA, WORK, machine_details
+
 FULL_CELEBA = {"images": 202_599, "train": 162_770, "validation": 19_867, "test": 19_962}
 
 SIZES = {
@@ -505,7 +504,7 @@ def task_faces(params: dict) -> dict:
     bases = {
         "student": (student, params.get("student_geometry", arch.geometry), arch.crop),
         "dlib": (
-            load_model_file(dlib_base(ROOT / "benchmarks" / "work" / "models")),
+            load_model_file(dlib_base(WORK / "models")),
             "dlib_chip",
             "full",
         ),
@@ -598,44 +597,6 @@ def run_task(name: str, params: dict, env_overrides: dict | None = None, timeout
     return result
 
 
-def machine() -> dict:
-    import importlib.metadata as metadata
-
-    flags = ""
-    cpuinfo = Path("/proc/cpuinfo")
-    model = platform.processor()
-    if cpuinfo.exists():
-        text = cpuinfo.read_text()
-        for line in text.splitlines():
-            if line.startswith("model name") and not model:
-                model = line.split(":", 1)[1].strip()
-            if line.startswith("flags"):
-                flags = line
-                break
-    return {
-        "cpu": model,
-        "cores": os.cpu_count(),
-        "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
-        "avx512": " avx512f" in flags,
-        "amx_bf16": " amx_bf16" in flags,
-        "tensorflow": metadata.version("tensorflow-cpu")
-        if _installed("tensorflow-cpu")
-        else metadata.version("tensorflow"),
-        "keras": metadata.version("keras"),
-        "python": platform.python_version(),
-    }
-
-
-def _installed(name: str) -> bool:
-    import importlib.metadata as metadata
-
-    try:
-        metadata.version(name)
-        return True
-    except metadata.PackageNotFoundError:
-        return False
-
-
 def train_params(settings: dict, sizes: dict, work: str) -> tuple[dict, dict]:
     arch = settings["arch"]
     params = {
@@ -668,7 +629,7 @@ def orchestrate(args) -> dict:
     results = {
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "machine": machine(),
+        "machine": machine_details(),
         "sizes": sizes,
     }
     with tempfile.TemporaryDirectory(prefix="facetransfer-speed-") as work:
@@ -906,7 +867,7 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, help="timed repeats (the median is reported)")
     parser.add_argument("--photos", type=int, help="wild photos for the predict latency")
     parser.add_argument("--runs", help=f"comma-separated training runs, of: {list(TRAIN_RUNS)}")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "work" / "speed.json")
+    parser.add_argument("--out", type=Path, default=WORK / "speed.json")
     parser.add_argument("--report", type=Path, help="read a saved JSON and print its report")
     parser.add_argument(
         "--shared-data", type=Path, help="the real sample (default: ../shared/data beside the repo)"
@@ -941,7 +902,7 @@ def main(argv=None) -> int:
                 params["student"] = str(args.student)
                 geometry = json.loads(args.student.with_suffix(".json").read_text())["geometry"]
                 params["student_geometry"] = args.student_geometry or geometry
-            results = {"machine": machine(), "faces": run_task("faces", params)}
+            results = {"machine": machine_details(), "faces": run_task("faces", params)}
         out = args.out.with_name("speed-faces.json")
         out.write_text(json.dumps(results, indent=2))
         print(json.dumps(results, indent=2))

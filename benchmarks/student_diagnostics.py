@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from recognition import SHARED_DATA, WORK, machine
+from common import SHARED_DATA, WORK, machine
 
 TRAIN_ROWS, VALIDATION_ROWS = 12322, 540  # the sample less the 60 evaluation people
 
