@@ -194,23 +194,16 @@ def person_frame(
 def aligned_lookup(
     photos: dict[int, list[Path]], kind: str, geometry: str = "celeba"
 ) -> dict[str, str | None]:
-    """Every evaluation photo through the user intake once (cached), in the base's crop
-    geometry: source path -> crop."""
-    from facetransfer.data.align import align_folder
+    """Every evaluation photo through the user intake once (`intake.align_photos`: each crop
+    cached by the photo's content), in the base's crop geometry: source path -> crop, or None
+    where no face was found."""
+    from facetransfer.data.intake import align_photos
 
-    lookup: dict[str, str | None] = {}
-    for person, paths in photos.items():
-        folder = WORK / "photos" / kind / str(person)
-        folder.mkdir(parents=True, exist_ok=True)
-        for path in paths:
-            link = folder / path.name
-            if not link.exists():
-                link.symlink_to(path)
-        out = WORK / "aligned" / (kind if geometry == "celeba" else f"{kind}-{geometry}")
-        manifest = align_folder(folder, out / str(person), geometry, progress=False)
-        for row in manifest.itertuples():
-            source = str(Path(paths[0]).parent / Path(row.source).name)
-            lookup[source] = str(row.crop) if row.status == "ok" else None
+    paths = [str(p) for person_photos in photos.values() for p in person_photos]
+    frame = pd.DataFrame({"path": paths, "source": "fotos", "label": 1})
+    aligned = align_photos(frame, WORK / "aligned" / "intake", geometry, progress=False)
+    lookup: dict[str, str | None] = dict.fromkeys(paths)
+    lookup.update(zip(aligned["path"], aligned["aligned"], strict=True))
     found = sum(v is not None for v in lookup.values())
     print(f"{kind}: faces found in {found} of {len(lookup)} photos")
     return lookup
