@@ -51,7 +51,7 @@ class _KnownFaces:
     stranger crop's (by name), and its calibrated distance for a rate (0.4 + 10 * rate). It
     records the rates it is asked for."""
 
-    base_path = ref = "stub.h5"
+    ref = "stub.h5"
     card = SimpleNamespace(calibrated_range=lambda: (0.001, 0.1))
 
     def __init__(self, photos: dict, strangers: dict | None = None):
@@ -66,9 +66,6 @@ class _KnownFaces:
     def distance_for(self, rate):
         self.asked.append(rate)
         return 0.4 + 10 * rate
-
-    def threshold_for(self, rate):
-        return str(rate), self.distance_for(rate)
 
 
 # Three people far apart; near each, 1,000 strangers at known distances (1..1000 from ana,
