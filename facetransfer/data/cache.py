@@ -22,12 +22,13 @@ from pathlib import Path
 import numpy as np
 
 from facetransfer.data.align import recut_aligned
-from facetransfer.data.images import ImageReadError, read_rgb, resize
+from facetransfer.data.images import ImageReadError, SkipSummary, read_rgb, resize
 from facetransfer.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
 CROPS = ("full", "face")
+NAMED = 10  # skipped files named in the summary line; ImageCache.skipped lists them all
 
 
 def crop_box(width: int, height: int, crop: str) -> tuple[int, int, int, int] | None:
@@ -95,8 +96,9 @@ def build_cache(
     geometry: str = "celeba",
 ) -> ImageCache:
     """Decode and resize every path once into `cache_dir`, in parallel threads (PIL releases the
-    GIL while decoding). A file that cannot be read is named, skipped and counted. `geometry`:
-    CelebA-aligned files cut again to that geometry first (see `load_square`)."""
+    GIL while decoding). A file that cannot be read is skipped: one warning line counts them by
+    cause and names the first few, `ImageCache.skipped` lists all (each is also logged at DEBUG).
+    `geometry`: CelebA-aligned files cut again to that geometry first (see `load_square`)."""
     paths = [Path(p) for p in paths]
     cache_dir = Path(cache_dir)
     cache_dir.mkdir(parents=True, exist_ok=True)
@@ -122,7 +124,7 @@ def build_cache(
     partial = array_path.with_name(f"{array_path.stem}.{token}.partial.npy")
     compact = array_path.with_name(f"{array_path.stem}.{token}.compact.partial.npy")
     try:
-        ok, skipped = _decode_all(paths, size, (crop, geometry), partial, workers, progress)
+        ok, skipped, kinds = _decode_all(paths, size, (crop, geometry), partial, workers, progress)
         if ok.all():
             os.replace(partial, array_path)
         else:  # keep only the good rows: a second pass, cheap next to decoding
@@ -144,32 +146,34 @@ def build_cache(
     tmp_meta.write_text(json.dumps(meta))
     os.replace(tmp_meta, meta_path)
     rate = len(paths) / seconds if seconds else 0.0
-    log.info(
-        "cached %d images (%d skipped) at %dpx in %.1f s: %.0f img/s",
-        ok.sum(),
-        len(skipped),
-        size,
-        seconds,
-        rate,
-    )
+    log.debug("cached %d images at %dpx in %.1f s: %.0f img/s", ok.sum(), size, seconds, rate)
+    if skipped:
+        summary = SkipSummary("images", done="cached")
+        summary.add_ok(int(ok.sum()))
+        for (path, reason), kind in zip(skipped, kinds, strict=True):
+            summary.add_skip(path, kind, reason)
+        shown = [Path(path).name for path, _ in skipped[:NAMED]]
+        more = f" and {len(skipped) - NAMED} more" if len(skipped) > NAMED else ""
+        log.warning("%s (at %dpx): %s%s", summary, size, ", ".join(shown), more)
     return ImageCache(np.load(array_path, mmap_mode="r"), ok, skipped, array_path, seconds, rate)
 
 
 def _decode_all(paths, size, cut, out_path, workers, progress):
     """Decode and resize every path into a new (n, size, size, 3) .npy at `out_path`, in threads.
-    Returns (ok mask, [(path, reason)] of the files skipped)."""
+    Returns (ok mask, [(path, reason)] of the files skipped, the ImageReadError kind of each)."""
     out = np.lib.format.open_memmap(
         out_path, mode="w+", dtype=np.uint8, shape=(len(paths), size, size, 3)
     )
     ok = np.zeros(len(paths), dtype=bool)
     skipped: list[tuple[str, str]] = []
+    kinds: list[str] = []
 
-    def work(i: int) -> tuple[int, str | None]:
+    def work(i: int) -> tuple[int, ImageReadError | None]:
         try:
             out[i] = load_square(paths[i], size, *cut)
             return i, None
         except ImageReadError as error:
-            return i, str(error)
+            return i, error
 
     workers = workers or min(8, (os.cpu_count() or 2) + 2)
     with ThreadPoolExecutor(workers) as pool:
@@ -180,11 +184,12 @@ def _decode_all(paths, size, cut, out_path, workers, progress):
             if error is None:
                 ok[i] = True
             else:
-                skipped.append((str(paths[i]), error))
-                log.warning("skipped %s", error)
+                skipped.append((str(paths[i]), str(error)))
+                kinds.append(error.kind)
+                log.debug("skipped %s", error)
     out.flush()
     out = None  # close the memory map before the file is renamed or read back
-    return ok, skipped
+    return ok, skipped, kinds
 
 
 def _copy_rows(source_path: Path, target_path: Path, rows: np.ndarray) -> None:

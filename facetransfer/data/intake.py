@@ -16,6 +16,7 @@ from facetransfer.data.align import align_file
 from facetransfer.data.cache import build_cache
 from facetransfer.data.fotos import split_fotos
 from facetransfer.data.geometry import resolve_geometry
+from facetransfer.data.images import SkipSummary
 from facetransfer.data.strangers import stranger_rows
 from facetransfer.progress import progress_bar
 
@@ -45,8 +46,11 @@ def align_photos(
     frame: pd.DataFrame, aligned_dir, geometry: str = "celeba", progress: bool = True
 ) -> pd.DataFrame:
     """Replace each photo's path by its aligned face crop in `geometry` (the base's: CelebA's
-    178x218 crop, or dlib's 150x150 chip); photos with no face are dropped and listed. CelebA
-    negatives go through the same intake (align_celeba_rows).
+    178x218 crop, or dlib's 150x150 chip); photos with no face are dropped. CelebA negatives go
+    through the same intake (align_celeba_rows).
+
+    What was dropped is said in one line (how many, and why); the list is in the returned frame's
+    ``attrs["skipped"]`` as (path, reason), and logged at DEBUG a photo a line.
 
     Crops are cached by the photo's content, under `aligned_dir/<geometry>/by-content/`: a photo
     moved or copied to another folder reuses its crop, a changed photo is aligned again, and two
@@ -54,41 +58,9 @@ def align_photos(
     (a `.noface` note beside where its crop would be); one that could not be read is tried again
     next time.
     """
-    out = Path(aligned_dir) / resolve_geometry(geometry).name / "by-content"
-    out.mkdir(parents=True, exist_ok=True)
-    frame = frame.copy()
-    frame["aligned"] = frame["path"]
-    user = frame.index[frame["source"] == "fotos"]
-    dropped, reused = [], 0
-    for i in progress_bar(user, desc="aligning faces", enabled=progress, unit="photo"):
-        source = Path(frame.at[i, "path"])
-        try:
-            key = content_key(source)
-        except OSError as error:
-            dropped.append((source, f"cannot be read ({error})"))
-            frame.at[i, "aligned"] = None
-            continue
-        crop, no_face = out / f"{key}.png", out / f"{key}.noface"
-        if crop.exists():
-            reused += 1
-        elif no_face.exists():
-            reused += 1
-            dropped.append((source, no_face.read_text(encoding="utf-8").strip()))
-            crop = None
-        else:
-            result = align_file(source, crop, geometry)
-            if result.status != "ok":
-                if result.status == "no_face":
-                    no_face.write_text(result.reason + "\n", encoding="utf-8")
-                dropped.append((source, result.reason))
-                crop = None
-        frame.at[i, "aligned"] = None if crop is None else str(crop)
-    if len(user):
-        log.info("%d photos: %d crops reused, %d dropped", len(user), reused, len(dropped))
-    for path, reason in dropped:
-        log.warning("skipped %s: %s", path, reason)
-    frame = frame[frame["aligned"].notna()].reset_index(drop=True)
-    return align_celeba_rows(frame, Path(aligned_dir) / "_celeba", geometry)
+    frame, summaries = _align_split(frame, aligned_dir, geometry, progress)
+    _say(summaries)
+    return frame
 
 
 def content_key(path) -> str:
@@ -106,24 +78,99 @@ def align_celeba_rows(frame: pd.DataFrame, aligned_dir, geometry: str = "celeba"
     CelebA's crops were aligned by CelebA's own pipeline, a little differently from ours; were only
     the person's photos re-aligned, a head could learn "our crop" versus "CelebA's crop" instead of
     who is in it, and accept any stranger whose photo went through our intake. Each crop is cached
-    as `aligned_dir/<name>.png`; a CelebA image with no face found is dropped.
+    as `aligned_dir/<name>.png`; a CelebA image with no face found is dropped, counted in one
+    warning line and listed in the returned frame's ``attrs["skipped"]`` (and at DEBUG).
     """
+    frame, summary = _align_celeba(frame, aligned_dir, geometry, "CelebA faces")
+    if summary.skipped:
+        _say([summary])
+    return frame
+
+
+def _align_split(frame, aligned_dir, geometry, progress):
+    """align_photos without a word: (the frame, a SkipSummary for the user's photos and for the
+    CelebA negatives)."""
+    out = Path(aligned_dir) / resolve_geometry(geometry).name / "by-content"
+    out.mkdir(parents=True, exist_ok=True)
+    frame = frame.copy()
+    frame["aligned"] = frame["path"]
+    user = frame.index[frame["source"] == "fotos"]
+    summary = SkipSummary("photos", done="aligned")
+    reused = 0
+    for i in progress_bar(user, desc="aligning faces", enabled=progress, unit="photo"):
+        source = Path(frame.at[i, "path"])
+        frame.at[i, "aligned"] = None
+        try:
+            key = content_key(source)
+        except OSError as error:
+            summary.add_skip(source, "unreadable", f"cannot be read ({error})")
+            continue
+        crop, no_face = out / f"{key}.png", out / f"{key}.noface"
+        if crop.exists():
+            reused += 1
+        elif no_face.exists():
+            reused += 1
+            summary.add_skip(source, "no_face", no_face.read_text(encoding="utf-8").strip())
+            continue
+        else:
+            result = align_file(source, crop, geometry)
+            if result.status != "ok":
+                if result.status == "no_face":
+                    no_face.write_text(result.reason + "\n", encoding="utf-8")
+                summary.add_skip(source, result.problem or result.status, result.reason)
+                continue
+        summary.add_ok()
+        frame.at[i, "aligned"] = str(crop)
+    if reused:
+        summary.notes["crops reused from an earlier run"] = reused
+    frame = frame[frame["aligned"].notna()].reset_index(drop=True)
+    frame, negatives = _align_celeba(
+        frame, Path(aligned_dir) / "_celeba", geometry, "CelebA negatives"
+    )
+    frame.attrs["skipped"] = _listed([summary, negatives])
+    return frame, [s for s in (summary, negatives) if s.seen]
+
+
+def _align_celeba(frame, aligned_dir, geometry, what):
+    """align_celeba_rows without a word: (the rows aligned, a SkipSummary of them)."""
     frame = frame.copy()
     if "aligned" not in frame.columns:
         frame["aligned"] = frame["path"]
     out = Path(aligned_dir)
     out.mkdir(parents=True, exist_ok=True)
+    summary = SkipSummary(what, done="aligned")
     for i in frame.index[frame["source"] == "celeba"]:
         source = Path(frame.at[i, "path"])
         crop = out / f"{source.stem}.png"
         if not crop.exists():
             result = align_file(source, crop, geometry)
             if result.status != "ok":
-                log.warning("skipped CelebA negative %s: %s", source, result.reason)
+                summary.add_skip(source, result.problem or result.status, result.reason)
                 frame.at[i, "aligned"] = None
                 continue
+        summary.add_ok()
         frame.at[i, "aligned"] = str(crop)
-    return frame[frame["aligned"].notna()].reset_index(drop=True)
+    frame = frame[frame["aligned"].notna()].reset_index(drop=True)
+    frame.attrs["skipped"] = _listed([summary])
+    return frame, summary
+
+
+def _listed(summaries) -> list[tuple[str, str]]:
+    return [(str(path), reason) for s in summaries for path, _, reason in s.skipped]
+
+
+def _say(summaries) -> None:
+    """One line for an intake: each group's count, what was skipped and why (a warning when
+    anything was); every skipped file on a DEBUG line of its own."""
+    for summary in summaries:
+        for path, _, reason in summary.skipped:
+            log.debug("skipped %s: %s", path, reason)
+    if not summaries:
+        return
+    skipped = any(s.skipped for s in summaries)
+    hint = "; the list: the frame's attrs['skipped'], or the DEBUG log (-v)" if skipped else ""
+    line = " | ".join(str(s) for s in summaries) + hint
+    log.log(logging.WARNING if skipped else logging.INFO, "%s", line)
 
 
 def load_person_data(
@@ -165,9 +212,11 @@ def person_photos(
     frame = split_fotos(
         fotos_root, person, celeba, negatives, seed=seed, manifest=manifest, need_others=need_others
     )
+    summaries = []
     if align:
-        frame = align_photos(frame, Path(aligned_dir) / person, geometry)
+        frame, summaries = _align_split(frame, Path(aligned_dir) / person, geometry, progress=True)
     if celeba is None or not strangers:
+        _say(summaries)
         return frame, None
     used = frame.loc[frame["source"] == "celeba", "path"]
     exclude = ()
@@ -178,5 +227,8 @@ def person_photos(
         celeba, strangers, seed=seed, exclude_identities=exclude, exclude_paths=used
     )
     if align:
-        pool = align_celeba_rows(pool, Path(aligned_dir) / "_strangers" / geometry, geometry)
+        where = Path(aligned_dir) / "_strangers" / geometry
+        pool, summary = _align_celeba(pool, where, geometry, "CelebA strangers")
+        summaries.append(summary)
+    _say(summaries)
     return frame, pool
