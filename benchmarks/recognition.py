@@ -223,6 +223,7 @@ def strangers_pool(celeba, excluded: set[int], negatives: pd.DataFrame, n: int, 
 
 
 def evaluate_set(kind: str, people: list[int], base_path: Path, celeba, excluded, args):
+    from facetransfer.config import PersonSettings
     from facetransfer.data.intake import align_celeba_rows
     from facetransfer.modeling.bases import geometry_of
     from facetransfer.modeling.transfer import transfer
@@ -257,15 +258,17 @@ def evaluate_set(kind: str, people: list[int], base_path: Path, celeba, excluded
             out=WORK / "models" / f"{kind}-{person}.h5",
             logs_dir=WORK / "logs" / "transfer" / f"{kind}-{person}",
             cache_dir=WORK / "cache",
-            person=str(person),
-            head=args.head,
-            epochs=args.head_epochs,
-            optimizer="adam",
-            learning_rate=args.head_lr,
-            batch_size=32,
+            settings=PersonSettings(
+                person=str(person),
+                head=args.head,
+                epochs=args.head_epochs,
+                optimizer="adam",
+                learning_rate=args.head_lr,
+                batch_size=32,
+                seed=args.seed,
+            ),
             augment=not args.no_augment,
             strangers=threshold_pool,
-            seed=args.seed,
             progress=False,
         )
         report = result.report

@@ -171,6 +171,7 @@ class PersonSettings:
     batch_size: int | None = None
     optimizer: str | None = None
     learning_rate: float | None = None
+    loss: str | None = None  # the seed's: "mse"
     unfreeze_top: bool = False
     negatives: int = NEGATIVES
     strangers: int = STRANGERS

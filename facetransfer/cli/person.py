@@ -53,6 +53,7 @@ def cmd_transfer(args) -> int:
         batch_size=args.batch_size,
         optimizer=args.optimizer,
         learning_rate=args.learning_rate,
+        loss=None,
         unfreeze_top=args.unfreeze_top,
         negatives=args.negatives,
         strangers=args.strangers,
@@ -63,7 +64,7 @@ def cmd_transfer(args) -> int:
     )
     paths = paths_of(args)
     out = Path(args.model or paths.models / f"{args.person}.h5")
-    result = train_person_model(
+    result, _, _ = train_person_model(
         folder,
         args.base,
         settings,

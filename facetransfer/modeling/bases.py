@@ -4,7 +4,7 @@
 weights the `face_recognition_models` package ships and written to `models/dlib.h5` (and .keras,
 and a JSON sidecar saying what it learned from and the crop it expects); a path is a base trained
 here (`models/improved.h5`, `models/seed_model2.h5`, ...). Every base's sidecar names its crop
-geometry (`data.align.GEOMETRIES`), so the photo intake gives it the crop it was trained on.
+geometry (`data.geometry.GEOMETRIES`), so the photo intake gives it the crop it was trained on.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from pathlib import Path
 from facetransfer.config import Paths, PersonSettings
 from facetransfer.data.celeba import load_celeba
 from facetransfer.data.fotos import describe_split
-from facetransfer.data.intake import person_photos
+from facetransfer.data.intake import PersonData, person_photos
 from facetransfer.demo.sources import resolve_celeba, resolve_fotos
 from facetransfer.modeling.bases import drawn_faces_warning, resolve_base
 from facetransfer.modeling.card import read_card
@@ -31,11 +31,12 @@ def train_person_model(
     celeba_dir=None,
     verbose=0,
     progress: bool = True,
-) -> PersonResult:
+) -> tuple[PersonResult, PersonData, object]:
     """A saved person model (`out`, default models/<person>.h5) for the person of `fotos`
     (a folder holding <person>/; None: fotos/ under the paths' root, else a drawn person) on
     `base` ("dlib" or a base file). Strangers for the threshold come from CelebA when it is
-    there (`celeba_dir`, or data/celeba); a calibrated base (dlib) needs nobody else."""
+    there (`celeba_dir`, or data/celeba); a calibrated base (dlib) needs nobody else. Returns
+    (PersonResult, PersonData, the model) as `transfer` does."""
     paths = paths or Paths()
     settings = settings or PersonSettings()
     base = resolve_base(base, paths.models)
@@ -75,24 +76,15 @@ def train_person_model(
         log.info("no one else to learn from: the base's calibrated distance decides")
     if strangers is not None:
         log.info("threshold chosen on %d CelebA strangers", len(strangers))
-    result, _, _ = transfer(
+    return transfer(
         base,
         frame,
         out=out,
         logs_dir=run_dir(paths.logs, "transfer", settings.person),
         cache_dir=paths.cache,
-        person=settings.person,
-        head=settings.head,
-        epochs=settings.epochs,
-        optimizer=settings.optimizer,
-        learning_rate=settings.learning_rate,
-        batch_size=settings.batch_size,
-        target_false_accept=settings.target_false_accept,
-        unfreeze_top=settings.unfreeze_top,
+        settings=settings,
         align=align,
         strangers=strangers,
-        seed=settings.seed,
         verbose=verbose,
         progress=progress,
     )
-    return result

@@ -30,7 +30,7 @@ class PersonModel:
     crop: str
     align: bool
     path: Path
-    geometry: str = "celeba"  # the crop its base was trained on (data.align.GEOMETRIES)
+    geometry: str = "celeba"  # the crop its base was trained on (data.geometry.GEOMETRIES)
     base_learned_from: dict | None = None  # what its base learned from (drawn or real faces)
     card: ModelCard | None = None
     graph: object = None  # the model as one TensorFlow graph (as_graph), made on first use

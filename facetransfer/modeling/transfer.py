@@ -11,7 +11,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from facetransfer.config import HEADS, TARGET_FALSE_ACCEPT, UNFREEZE_TOP_LEARNING_RATE
+from facetransfer.config import (
+    HEADS,
+    TARGET_FALSE_ACCEPT,
+    UNFREEZE_TOP_LEARNING_RATE,
+    PersonSettings,
+)
 from facetransfer.data.cache import build_cache
 from facetransfer.data.intake import PersonData, load_person_data
 from facetransfer.errors import InputError
@@ -103,33 +108,30 @@ def transfer(
     out,
     logs_dir,
     cache_dir,
-    person: str,
-    head: str = "auto",
-    epochs: int | None = None,
-    optimizer: str | None = None,
-    learning_rate: float | None = None,
-    loss: str | None = None,
-    batch_size: int | None = None,
-    target_false_accept: float = TARGET_FALSE_ACCEPT,
-    augment: bool = True,
-    unfreeze_top: bool = False,
+    settings: PersonSettings | None = None,
     align: bool = False,
     strangers: pd.DataFrame | None = None,
+    augment: bool = True,
     precompute: bool | None = None,
-    seed: int = 0,
     verbose=0,
     progress: bool = True,
 ):
     """The whole transfer from a split of photos: load the base, read the photos at its input
     size and crop, build and train the head, choose the threshold, save `out` (.h5, .keras,
-    .json with the threshold). Returns (PersonResult, PersonData, model). The notebooks, the CLI
-    and the benchmark all call this. Unset training settings come from `config.HEADS`.
+    .json: the card with the threshold). Returns (PersonResult, PersonData, model).
+    `modeling.person.train_person_model` (the CLI, notebook 03) and the benchmark call this.
+    `settings` (config.PersonSettings): the person, head and training settings; those left None
+    come from `config.HEADS`.
 
-    `strangers`: aligned CelebA faces of other people (`data.strangers.stranger_faces`, in the
-    base's geometry) to choose the threshold on; None chooses it on the validation negatives.
+    `strangers`: aligned CelebA faces of other people (`data.intake.person_photos` gives them,
+    in the base's geometry) to choose the threshold on; None chooses it on the validation
+    negatives.
     `precompute`: train the head on the frozen base's cached features (each training photo and
     its mirror image) instead of on augmented images; None does so for the dlib base, whose
     forward pass costs tens of times the head's."""
+    settings = settings or PersonSettings()
+    head, unfreeze_top = settings.head, settings.unfreeze_top
+    target_false_accept = settings.target_false_accept
     base, base_card, _ = load_base(base_path)
     crop = base_card.crop
     size = int(base.input_shape[1])
@@ -138,11 +140,12 @@ def transfer(
         head = "distance"  # measured best on the dlib base (BENCHMARKS.md, section 2)
     head = resolve_head(base, head)
     defaults = HEADS[head]
+    learning_rate = settings.learning_rate
     if learning_rate is None:
         learning_rate = UNFREEZE_TOP_LEARNING_RATE if unfreeze_top else defaults.learning_rate
     metadata = ModelCard(
         kind="person",
-        person=person,
+        person=settings.person,
         geometry=base_card.geometry,
         image_size=size,
         crop=crop,
@@ -175,12 +178,12 @@ def transfer(
     if precompute is None:
         precompute = base_card.arch == "dlib"
     training = {
-        "epochs": epochs or defaults.epochs,
-        "optimizer": optimizer or defaults.optimizer,
+        "epochs": settings.epochs or defaults.epochs,
+        "optimizer": settings.optimizer or defaults.optimizer,
         "learning_rate": learning_rate,
-        "loss": loss or defaults.loss,
-        "batch_size": batch_size or defaults.batch_size,
-        "seed": seed,
+        "loss": settings.loss or defaults.loss,
+        "batch_size": settings.batch_size or defaults.batch_size,
+        "seed": settings.seed,
         "verbose": verbose,
     }
     if precompute and not unfreeze_top:

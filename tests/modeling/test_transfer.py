@@ -103,6 +103,7 @@ def _photos_only_of_the_person(tmp_path, n=8):
 
 
 def test_with_no_one_else_a_calibrated_base_decides_by_distance(tmp_path):
+    from facetransfer.config import PersonSettings
     from facetransfer.modeling.checkpoints import save_with_sidecar
     from facetransfer.modeling.transfer import transfer
 
@@ -116,7 +117,7 @@ def test_with_no_one_else_a_calibrated_base_decides_by_distance(tmp_path):
         out=tmp_path / "p.h5",
         logs_dir=tmp_path / "logs",
         cache_dir=tmp_path / "cache",
-        person="p",
+        settings=PersonSettings(person="p"),
         progress=False,
     )
     assert result.threshold == 0.5 and result.report["acceptance"] == 1.0
@@ -130,6 +131,6 @@ def test_with_no_one_else_a_calibrated_base_decides_by_distance(tmp_path):
             out=tmp_path / "q.h5",
             logs_dir=tmp_path / "logs",
             cache_dir=tmp_path / "cache",
-            person="p",
+            settings=PersonSettings(person="p"),
             progress=False,
         )
