@@ -24,18 +24,19 @@ def _namings(values) -> dict[int, str]:
 
 
 def _index_data(path: Path):
-    """The report's data from the photo index (facetransfer.library.index, by its author):
-    report_rows(path) -> (faces, photos), the rows `groups_from_index` takes."""
+    """The report's data from the photo index: `facetransfer.library.queries.report_rows(path)`
+    gives (faces, photos), the rows `facetransfer.report.html.groups_from_index` takes (its
+    docstring: the columns)."""
     try:
-        from facetransfer.library import index as library_index
+        from facetransfer.library.queries import report_rows
     except ImportError:
         raise UsageError(
-            "--index: this version has no photo index yet; use --clusters DIR (from `facetransfer "
-            "cluster`)"
+            "--index: this version cannot report from a photo index yet; use --clusters DIR "
+            "(from `facetransfer cluster`)"
         ) from None
     from facetransfer.report.html import groups_from_index
 
-    faces, photos = library_index.report_rows(path)
+    faces, photos = report_rows(path)
     return groups_from_index(faces, photos)
 
 
@@ -76,6 +77,7 @@ def cmd_report(args) -> int:
         data.no_face,
         out,
         ungrouped=data.ungrouped,
+        skipped=data.skipped,
         title=args.title or title,
         max_faces_shown=args.max_faces or MAX_FACES_SHOWN,
     )

@@ -128,16 +128,14 @@ def _upright_size(path: Path) -> tuple[int, int] | None:
 
 def _crop_box(box, shape, scale: float) -> tuple[int, int, int, int]:
     """A square around the face with FACE_MARGIN on each side, in the decoded image's pixels,
-    clipped to it: (left, top, right, bottom)."""
+    clipped to it: (left, top, right, bottom), empty (right <= left) for a box outside it."""
     x, y, w, h = (v * scale for v in box)
     side = max(w, h) * (1 + 2 * FACE_MARGIN)
     cx, cy = x + w / 2, y + h / 2
     left, top = max(0, int(cx - side / 2)), max(0, int(cy - side / 2))
-    right, bottom = (
-        min(shape[1], int(math.ceil(cx + side / 2))),
-        min(shape[0], int(math.ceil(cy + side / 2))),
-    )
-    return left, top, max(right, left + 1), max(bottom, top + 1)
+    right = min(shape[1], int(math.ceil(cx + side / 2)))
+    bottom = min(shape[0], int(math.ceil(cy + side / 2)))
+    return left, top, right, bottom
 
 
 def _read_for(path: Path, faces: Sequence[_Face], whole: bool):
@@ -180,7 +178,8 @@ def _thumb_size(target: Path) -> tuple[int, int] | None:
 
 
 def _make_thumbnails(faces: Iterable[_Face], whole: Iterable[Path], thumbs: Path, progress: bool):
-    """{(photo, box or None): (file name, (w, h))} for every face and every whole photo, and
+    """{(photo, box or None): (file name, (w, h))} for every face and every whole photo ((None,
+    reason) for a box outside its photo), and
     {photo: reason} for the photos that could not be read. Each photo is read at most once, and
     not at all when its thumbnails are already there (the key holds its size and time)."""
     wanted: dict[Path, set] = {}
@@ -214,6 +213,9 @@ def _make_thumbnails(faces: Iterable[_Face], whole: Iterable[Path], thumbs: Path
                     sizes[box] = _save_jpeg(image, thumbs / names[box], PHOTO_SIDE)
                 else:
                     left, top, right, bottom = _crop_box(box, image.shape, scale)
+                    if right - left < 2 or bottom - top < 2:  # the photo changed since?
+                        names[box], sizes[box] = None, "face box outside the photo"
+                        continue
                     pixels = image[top:bottom, left:right]
                     sizes[box] = _save_jpeg(pixels, thumbs / names[box], FACE_SIDE)
                 count += 1
@@ -286,10 +288,11 @@ def _plural(n: int, one: str, many: str | None = None) -> str:
 def _face_tile(face: _Face, made, failed, page_dir: Path) -> str:
     href = _e(_href(face.photo, page_dir))
     title = _e(f"{face.label} (face at {' '.join(map(str, face.box))})")
-    if face.photo in failed:
-        reason = _e(failed[face.photo])
+    name, size = made.get((face.photo, face.box), (None, failed.get(face.photo)))
+    if name is None:
+        reason = _e(size)
         return f'<a href="{href}" title="{title}"><span class="missing">{reason}</span></a>'
-    name, (width, height) = made[(face.photo, face.box)]
+    width, height = size
     src = _e(f"{THUMBS}/{name}")
     alt = _e(f"face in {face.photo.name}")
     return (
@@ -367,6 +370,7 @@ def write_report(
     out_dir,
     *,
     ungrouped: Iterable[Mapping] = (),
+    skipped: Iterable[tuple] = (),
     title: str = "Faces",
     max_faces_shown: int = MAX_FACES_SHOWN,
     progress: bool = True,
@@ -376,9 +380,10 @@ def write_report(
     `groups`: each {"name": str or None, "faces": [{"photo": path, "box": [x, y, w, h]}, ...]},
     optionally "id" (shown for an unnamed group: "Group 3"); named people are shown first, by
     name, then the unnamed groups, largest first. `ungrouped`: faces in no group. `no_face`: the
-    photos where nobody was found. Relative photo paths are taken from the working directory.
-    Photos that cannot be read are shown as such and returned in the summary; thumbnails no
-    longer used by the page are removed.
+    photos where nobody was found. `skipped`: (photo, reason) of photos known to be unreadable
+    (an index records them). Relative photo paths are taken from the working directory. Photos
+    that cannot be read are shown as such and returned in the summary; thumbnails no longer used
+    by the page are removed.
     """
     out_dir = Path(out_dir)
     page_dir = Path(os.path.abspath(out_dir))
@@ -403,6 +408,11 @@ def write_report(
     every = [f for _, faces, _ in people + unnamed for f in faces[:max_faces_shown]]
     every += loose[:max_faces_shown]
     made, failed, count = _make_thumbnails(every, [p.photo for p in nobody], thumbs, progress)
+    labels = {f.photo: f.label for f in every + nobody}
+    for photo, reason in skipped:
+        absolute = Path(os.path.abspath(photo))
+        failed.setdefault(absolute, str(reason or "skipped"))
+        labels.setdefault(absolute, str(photo))
 
     sections, nav = [], []
     for n, (name, faces, ident) in enumerate(people + unnamed):
@@ -430,7 +440,6 @@ def write_report(
     sections.append(_no_face_section(nobody, made, failed, page_dir))
     no_face_shown = sum(p.photo not in failed for p in nobody)
     nav.append(f'<li><a href="#no-face">Nobody found ({no_face_shown})</a></li>')
-    labels = {f.photo: f.label for f in every + nobody}
     if failed:
         sections.append(_unreadable_section(failed, labels, page_dir))
         nav.append(f'<li><a href="#unreadable">Unreadable ({len(failed)})</a></li>')
@@ -443,7 +452,7 @@ def write_report(
         faces=len(all_faces),
         ungrouped=len(loose),
         no_face=no_face_shown,
-        photos=len({f.photo for f in all_faces} | {p.photo for p in nobody}),
+        photos=len({f.photo for f in all_faces} | {p.photo for p in nobody} | set(failed)),
         thumbnails_made=count,
         unreadable=[(labels.get(p, str(p)), r) for p, r in sorted(failed.items())],
     )
@@ -478,11 +487,13 @@ def _remove_unused(thumbs: Path, used: set[str]) -> None:
 
 @dataclass
 class ReportData:
-    """write_report's inputs: groups, faces in no group, photos with nobody found."""
+    """write_report's inputs: groups, faces in no group, photos with nobody found, photos known
+    to be unreadable ((path, reason) each)."""
 
     groups: list[dict]
     ungrouped: list[dict] = field(default_factory=list)
     no_face: list[str] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
 def groups_from_clusters_csv(
@@ -546,32 +557,48 @@ def groups_from_clusters_csv(
     return ReportData(groups, ungrouped, no_face)
 
 
-def groups_from_index(faces: Iterable[Mapping], photos: Iterable[Mapping] = ()) -> ReportData:
-    """Rows of the photo index as report data.
+def _field(row, *names):
+    """The first of `names` that a row (a mapping or a sqlite3.Row) has, else None."""
+    keys = row.keys()
+    return next((row[name] for name in names if name in keys), None)
 
-    `faces`: one mapping per face (e.g. sqlite3.Row), with "path" (the photo's path as the index
-    keeps it), "box" (x, y, w, h, as a sequence or "x y w h"), "group_id" (the face's group, None
-    or -1 for none) and "group_name" (the name the user gave that group, or None).
-    `photos`: one mapping per photo, with "path", "faces" (how many faces were found) and
-    "status" ("ok" for a photo that was read; anything else, e.g. "skipped", "removed", is left
-    out: the index records why). A photo with status "ok" and no faces is one where nobody was
-    found. Groups keep the order of their first face; a group with a name is a person.
+
+def groups_from_index(faces: Iterable[Mapping], photos: Iterable[Mapping] = ()) -> ReportData:
+    """Rows of the photo index as report data (mappings or sqlite3.Row, by column name).
+
+    `faces`: one row per face of a photo: "path" (the photo's path as the index keeps it), the
+    box as "box" ((x, y, w, h) or "x y w h") or as columns "x", "y", "w", "h" (full-size pixels,
+    as the index's faces table keeps it), "group_id" (the face's group; None or -1: in none) and
+    "group_name" (the name the user gave that group, or None). A content found at two paths
+    gives a row per path.
+    `photos`: one row per photo: "path", "status" ("ok", "skipped" or "removed"), "reason" (why
+    skipped) and "faces" (how many faces were found; None: not described yet). An "ok" photo
+    with 0 faces is one where nobody was found; a "skipped" one is listed with its reason; a
+    removed one is left out. Groups keep the order of their first face; a named group is a
+    person.
     """
     groups: dict[object, dict] = {}
     ungrouped = []
     for face in faces:
-        item = {"photo": face["path"], "box": face["box"]}
-        group = face["group_id"]
+        box = _field(face, "box")
+        if box is None:
+            box = [face["x"], face["y"], face["w"], face["h"]]
+        item = {"photo": face["path"], "box": box}
+        group = _field(face, "group_id")
         if group is None or group == UNGROUPED:
             ungrouped.append(item)
             continue
         entry = groups.setdefault(group, {"name": None, "id": group, "faces": []})
         entry["faces"].append(item)
-        if face["group_name"]:
-            entry["name"] = face["group_name"]
-    no_face = [
-        photo["path"]
-        for photo in photos
-        if (photo["status"] or "ok") == "ok" and not int(photo["faces"] or 0)
-    ]
-    return ReportData(list(groups.values()), ungrouped, no_face)
+        name = _field(face, "group_name")
+        if name:
+            entry["name"] = name
+    no_face, skipped = [], []
+    for photo in photos:
+        status = _field(photo, "status") or "ok"
+        found = _field(photo, "faces")
+        if status == "ok" and found is not None and int(found) == 0:
+            no_face.append(photo["path"])
+        elif status == "skipped":
+            skipped.append((photo["path"], _field(photo, "reason") or "skipped"))
+    return ReportData(list(groups.values()), ungrouped, no_face, skipped)

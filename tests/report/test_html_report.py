@@ -366,6 +366,16 @@ def test_unreadable_photos_are_listed_not_fatal(library, monkeypatch, capsys):
     assert page.count('class="missing"') == 2
 
 
+def test_a_box_outside_its_photo_is_said_not_fatal(tmp_path):
+    photo = tmp_path / "p.jpg"
+    box = _portrait(photo, width=200, tint=(1, 1, 1))
+    faces = [{"photo": str(photo), "box": box}, {"photo": str(photo), "box": [900, 900, 50, 50]}]
+    site = tmp_path / "site"
+    write_report([{"name": "ana", "faces": faces}], [], site, progress=False)
+    page = (site / "index.html").read_text(encoding="utf-8")
+    assert page.count("<img") == 1 and "face box outside the photo" in page
+
+
 def test_more_faces_than_shown_are_listed_as_links(tmp_path):
     photo = tmp_path / "p.jpg"
     box = _portrait(photo, width=200, tint=(1, 1, 1))
@@ -380,6 +390,35 @@ def test_more_faces_than_shown_are_listed_as_links(tmp_path):
     page = (site / "index.html").read_text(encoding="utf-8")
     assert page.count("<img") == 2 and len(list((site / "thumbs").iterdir())) == 2
     assert "4 more faces, in 4 photos" in page and "Group 7" in page
+
+
+def test_a_big_turned_photo_is_cut_where_its_face_is(tmp_path):
+    """A 2560-px JPEG stored on its side with an EXIF orientation: decoded small (libjpeg's
+    draft), turned upright, and the face cut from the box given in upright full-size pixels."""
+    from facetransfer.data.images import read_rgb
+
+    upright = tmp_path / "upright.jpg"
+    box = _portrait(upright, width=2560, tint=(1, 1, 1))
+    stored = Image.open(upright).transpose(Image.Transpose.ROTATE_270)  # turned on its side
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 clockwise to view"
+    turned = tmp_path / "turned.jpg"
+    stored.save(turned, quality=90, exif=exif)
+    full = read_rgb(turned)
+    assert full.shape[:2] == (3000, 2560)  # read upright
+
+    site = tmp_path / "site"
+    write_report([{"name": "g", "faces": [{"photo": str(turned), "box": box}]}], [], site)
+    (thumb,) = (site / "thumbs").iterdir()
+    got = np.asarray(Image.open(thumb).convert("RGB")).astype(np.float32)
+    assert max(got.shape[:2]) == FACE_SIDE
+    x, y, w, h = box
+    side = max(w, h) * 1.5
+    cx, cy = x + w / 2, y + h / 2
+    crop = full[int(cy - side / 2) : int(cy + side / 2), int(cx - side / 2) : int(cx + side / 2)]
+    want = Image.fromarray(crop).resize(got.shape[1::-1], Image.Resampling.LANCZOS)
+    difference = np.abs(got - np.asarray(want, np.float32)).mean()
+    assert difference < 12, difference  # the same face, not a shifted or turned cut
 
 
 # -- the adapters -----------------------------------------------------------------------------
@@ -403,24 +442,62 @@ def test_clusters_csv_adapter(library):
 
 
 def test_index_rows_adapter():
-    faces = [
-        {"path": "a.jpg", "box": "1 2 30 40", "group_id": 4, "group_name": None},
-        {"path": "b.jpg", "box": (5, 6, 30, 40), "group_id": 4, "group_name": "ana"},
-        {"path": "c.jpg", "box": (5, 6, 30, 40), "group_id": None, "group_name": None},
-        {"path": "d.jpg", "box": (5, 6, 30, 40), "group_id": 9, "group_name": None},
-    ]
-    photos = [
-        {"path": "a.jpg", "faces": 1, "status": "ok"},
-        {"path": "e.jpg", "faces": 0, "status": "ok"},
-        {"path": "f.jpg", "faces": 0, "status": "skipped"},
-    ]
+    """What the index's author is expected to give (library.queries.report_rows): rows by column
+    name, from a join of the index's tables; here an in-memory database shaped like it, with a
+    table of groups and their names as clustering is expected to add."""
+    import sqlite3
+
+    db = sqlite3.connect(":memory:")
+    db.row_factory = sqlite3.Row
+    db.executescript(
+        """
+        CREATE TABLE photos (path TEXT, hash TEXT, status TEXT, reason TEXT);
+        CREATE TABLE described (hash TEXT, faces INTEGER);
+        CREATE TABLE faces (hash TEXT, face INTEGER, x INT, y INT, w INT, h INT);
+        CREATE TABLE face_groups (hash TEXT, face INTEGER, group_id INTEGER);
+        CREATE TABLE groups (group_id INTEGER, name TEXT);
+        INSERT INTO photos VALUES ('/l/a.jpg', 'A', 'ok', NULL), ('/l/a copy.jpg', 'A', 'ok', NULL),
+            ('/l/b.jpg', 'B', 'ok', NULL), ('/l/e.jpg', 'E', 'ok', NULL),
+            ('/l/new.jpg', 'N', 'ok', NULL), ('/l/bad.jpg', 'X', 'skipped', 'truncated'),
+            ('/l/gone.jpg', 'G', 'removed', NULL);
+        INSERT INTO described VALUES ('A', 1), ('B', 2), ('E', 0);
+        INSERT INTO faces VALUES ('A', 0, 1, 2, 30, 40), ('B', 0, 5, 6, 30, 40),
+            ('B', 1, 50, 6, 20, 20);
+        INSERT INTO face_groups VALUES ('A', 0, 4), ('B', 0, 4), ('B', 1, -1);
+        INSERT INTO groups VALUES (4, 'ana');
+        """
+    )
+    faces = db.execute(
+        """SELECT p.path, f.x, f.y, f.w, f.h, fg.group_id, g.name AS group_name
+        FROM photos p JOIN faces f USING (hash)
+        LEFT JOIN face_groups fg ON fg.hash = f.hash AND fg.face = f.face
+        LEFT JOIN groups g USING (group_id)
+        WHERE p.status = 'ok' ORDER BY p.path, f.face"""
+    ).fetchall()
+    photos = db.execute(
+        "SELECT p.path, p.status, p.reason, d.faces FROM photos p LEFT JOIN described d USING "
+        "(hash) ORDER BY p.path"
+    ).fetchall()
     data = groups_from_index(faces, photos)
-    assert [(g["id"], g["name"], len(g["faces"])) for g in data.groups] == [
-        (4, "ana", 2),
-        (9, None, 1),
+    assert [(g["id"], g["name"], [f["photo"] for f in g["faces"]]) for g in data.groups] == [
+        (4, "ana", ["/l/a copy.jpg", "/l/a.jpg", "/l/b.jpg"])
     ]
-    assert data.ungrouped == [{"photo": "c.jpg", "box": (5, 6, 30, 40)}]
-    assert data.no_face == ["e.jpg"]
+    assert data.ungrouped == [{"photo": "/l/b.jpg", "box": [50, 6, 20, 20]}]
+    assert data.no_face == ["/l/e.jpg"]  # not /l/new.jpg: not described yet
+    assert data.skipped == [("/l/bad.jpg", "truncated")]
+
+    plain = groups_from_index(
+        [{"path": "c.jpg", "box": "1 2 3 4", "group_id": None, "group_name": None}], []
+    )
+    assert plain.ungrouped == [{"photo": "c.jpg", "box": "1 2 3 4"}] and not plain.groups
+
+
+def test_skipped_photos_from_an_index_are_listed(tmp_path):
+    site = tmp_path / "site"
+    summary = write_report([], [], site, skipped=[("/l/bad.jpg", "truncated")], progress=False)
+    assert summary.unreadable == [("/l/bad.jpg", "truncated")] and summary.photos == 1
+    page = (site / "index.html").read_text(encoding="utf-8")
+    assert "Photos that could not be read" in page and "truncated" in page
 
 
 # -- the command's checks: before anything loads, one line, the documented exit codes --------
@@ -439,7 +516,7 @@ def test_index_rows_adapter():
         (["--clusters", "clusters", "--out-dir", "s", "--name", "0=a/b"], 2, "not a usable name"),
         (["--clusters", "clusters", "--out-dir", "s", "--max-faces", "0"], 2, "1 or more"),
         (["--index", "missing.db", "--out-dir", "s"], 3, "no such photo index file"),
-        (["--index", "photos/h.jpg", "--out-dir", "s"], 2, "no photo index yet"),
+        (["--index", "photos/h.jpg", "--out-dir", "s"], 2, "cannot report from a photo index"),
         (["--clusters", "clusters", "missing.jpg", "--out-dir", "s"], 3, "missing.jpg"),
     ],
 )
