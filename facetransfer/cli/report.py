@@ -17,10 +17,22 @@ from facetransfer.errors import ExitCode, InputError, UsageError
 
 
 def _namings(values) -> dict[int, str]:
-    """--name CLUSTER=NAME, as `cluster` takes it (its checks: people._namings)."""
-    from facetransfer.cli.people import _namings as cluster_namings
+    """--name CLUSTER=NAME, read as `cluster --name` reads it (people.py; the two could share
+    one reader in options.py)."""
+    from facetransfer.modeling.gallery_files import check_person_name
 
-    return cluster_namings(values)
+    wanted: dict[int, str] = {}
+    for naming in values or []:
+        cluster, _, name = naming.partition("=")
+        if not name or not cluster.strip().lstrip("-").isdigit():
+            raise UsageError(f"--name {naming!r}: expected CLUSTER=NAME, e.g. 0=ana")
+        check_person_name(name, f"--name {naming}")
+        if int(cluster) in wanted:
+            raise UsageError(f"--name {naming!r}: group {cluster} is named twice")
+        wanted[int(cluster)] = name
+    if len(set(wanted.values())) < len(wanted):
+        raise UsageError("--name: two groups given the same name")
+    return wanted
 
 
 def _index_data(path: Path):

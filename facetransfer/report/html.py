@@ -2,30 +2,23 @@
 of face thumbnails linking to their photos, with counts; then the faces in no group, the photos
 where nobody was found, and the photos that could not be read.
 
-The page needs no server, no network and no JavaScript: `index.html` and a `thumbs/` folder of
-small JPEGs beside it, every link relative to the page (the folder can be moved together with the
-photos, or opened where it is). Every file is written to a temporary name and renamed, the page
-last, so an interrupted run leaves the previous page whole.
-
-The builder takes plain data, so it does not care where the groups came from:
+No server, no network, no JavaScript: `index.html` and `thumbs/` (small JPEGs, `thumbnails`),
+links relative to the page; each file written to a temporary name and renamed, the page last, so
+an interrupted run leaves the previous page whole. The builder takes plain data:
 
     groups = [{"name": "ana", "faces": [{"photo": "a.jpg", "box": [x, y, w, h]}, ...]},
               {"name": None, "id": 3, "faces": [...]}]          # an unnamed group
     write_report(groups, no_face=["empty.jpg"], out_dir="report", ungrouped=[...])
 
-Boxes are (x, y, w, h) in the pixels of the upright, full-size photo (what
-`facetransfer.data.images.read_rgb` returns at its default size). Two adapters turn what the
-commands write into that data: `groups_from_clusters_csv` (`facetransfer cluster`'s
-clusters.csv) and `groups_from_index` (rows of the photo index).
+Boxes are (x, y, w, h) in the upright full-size photo's pixels. Adapters: from `facetransfer
+cluster`'s clusters.csv (`groups_from_clusters_csv`) and from the photo index's rows
+(`groups_from_index`).
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import html
-import logging
-import math
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -33,24 +26,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
 
-from PIL import Image
-
-from facetransfer.data.images import ImageReadError, read_rgb
 from facetransfer.errors import InputError, UsageError
-from facetransfer.progress import progress_bar
+from facetransfer.report.thumbnails import make_thumbnails, remove_unused
 
-log = logging.getLogger(__name__)
-
-FACE_SIDE = 128  # a face thumbnail's longest side at most, in pixels (shown at 96 px high)
-PHOTO_SIDE = 192  # a whole-photo thumbnail's longest side at most (photos with nobody found)
-FACE_MARGIN = 0.25  # of the box's larger side, around the face
 MAX_FACES_SHOWN = 60  # thumbnails per group; the rest of its photos are listed as links
-JPEG_QUALITY = 85
 UNGROUPED = -1  # clusters.csv's cluster of a face in no group (modeling.clustering.UNGROUPED)
 PAGE = "index.html"
 THUMBS = "thumbs"
-_VERSION = "1"  # part of each thumbnail's key: a change of how they are cut makes new ones
-_THUMB_NAME = re.compile(r"^[0-9a-f]{20}\.jpg$")
 
 
 @dataclass
@@ -111,155 +93,35 @@ def _face(item: Mapping, where: str) -> _Face:
     return _Face(Path(os.path.abspath(photo)), _box(box, where), str(photo))
 
 
-# -- thumbnails ---------------------------------------------------------------------------------
-
-
-def _upright_size(path: Path) -> tuple[int, int] | None:
-    """The photo's (width, height) once turned upright by its EXIF orientation, from its header;
-    None where the header cannot be read (read_rgb then says why)."""
-    try:
-        with Image.open(path) as image:
-            width, height = image.size
-            orientation = image.getexif().get(0x0112, 1)
-    except Exception:  # any fault here is read_rgb's to report, with its reason
-        return None
-    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
-
-
-def _crop_box(box, shape, scale: float) -> tuple[int, int, int, int]:
-    """A square around the face with FACE_MARGIN on each side, in the decoded image's pixels,
-    clipped to it: (left, top, right, bottom), empty (right <= left) for a box outside it."""
-    x, y, w, h = (v * scale for v in box)
-    side = max(w, h) * (1 + 2 * FACE_MARGIN)
-    cx, cy = x + w / 2, y + h / 2
-    left, top = max(0, int(cx - side / 2)), max(0, int(cy - side / 2))
-    right = min(shape[1], int(math.ceil(cx + side / 2)))
-    bottom = min(shape[0], int(math.ceil(cy + side / 2)))
-    return left, top, right, bottom
-
-
-def _read_for(path: Path, faces: Sequence[_Face], whole: bool):
-    """The photo decoded no larger than its thumbnails need (a big JPEG at 1/2 to 1/8 scale),
-    and the factor from full-size pixels (the boxes') to the decoded ones."""
-    size = _upright_size(path)
-    draft = None
-    if size:
-        short = min(size)
-        need = short * PHOTO_SIDE / max(size) if whole else 0.0
-        for face in faces:  # the smallest face must still fill its thumbnail
-            crop = max(face.box[2], face.box[3]) * (1 + 2 * FACE_MARGIN)
-            need = max(need, short * FACE_SIDE / max(crop, 1.0))
-        draft = min(short, int(math.ceil(need)))
-    image = read_rgb(path, draft_min_side=draft)
-    scale = image.shape[1] / size[0] if size else 1.0
-    return image, scale
-
-
-def _save_jpeg(pixels, target: Path, side: int) -> tuple[int, int]:
-    thumb = Image.fromarray(pixels)
-    thumb.thumbnail((side, side), Image.Resampling.LANCZOS)
-    partial = target.with_name(f".{target.name}.partial")
-    thumb.save(partial, format="JPEG", quality=JPEG_QUALITY)
-    os.replace(partial, target)
-    return thumb.size
-
-
-def _key(path: Path, stat: os.stat_result, what) -> str:
-    text = f"{_VERSION}|{path}|{stat.st_size}|{stat.st_mtime_ns}|{what}|{FACE_SIDE}|{PHOTO_SIDE}"
-    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:20]
-
-
-def _thumb_size(target: Path) -> tuple[int, int] | None:
-    try:
-        with Image.open(target) as image:
-            return image.size
-    except Exception:  # a damaged thumbnail from an earlier run: made again
-        return None
-
-
-def _make_thumbnails(faces: Iterable[_Face], whole: Iterable[Path], thumbs: Path, progress: bool):
-    """{(photo, box or None): (file name, (w, h))} for every face and every whole photo ((None,
-    reason) for a box outside its photo), and
-    {photo: reason} for the photos that could not be read. Each photo is read at most once, and
-    not at all when its thumbnails are already there (the key holds its size and time)."""
-    wanted: dict[Path, set] = {}
-    for face in faces:
-        wanted.setdefault(face.photo, set()).add(face.box)
-    for photo in whole:
-        wanted.setdefault(photo, set()).add(None)
-    made, failed, count = {}, {}, 0
-    for photo in progress_bar(sorted(wanted), desc="thumbnails", enabled=progress, unit="photo"):
-        boxes = sorted(wanted[photo], key=lambda b: (b is not None, b or ()))
-        try:
-            stat = photo.stat()
-        except OSError as error:
-            failed[photo] = "file not found" if isinstance(error, FileNotFoundError) else str(error)
-            continue
-        names = {box: _key(photo, stat, box) + ".jpg" for box in boxes}
-        sizes = {box: _thumb_size(thumbs / name) for box, name in names.items()}
-        todo = [box for box in boxes if sizes[box] is None]
-        if todo:
-            try:
-                image, scale = _read_for(
-                    photo,
-                    [_Face(photo, b, "") for b in todo if b is not None],
-                    whole=None in todo,
-                )
-            except ImageReadError as error:
-                failed[photo] = error.reason
-                continue
-            for box in todo:
-                if box is None:
-                    sizes[box] = _save_jpeg(image, thumbs / names[box], PHOTO_SIDE)
-                else:
-                    left, top, right, bottom = _crop_box(box, image.shape, scale)
-                    if right - left < 2 or bottom - top < 2:  # the photo changed since?
-                        names[box], sizes[box] = None, "face box outside the photo"
-                        continue
-                    pixels = image[top:bottom, left:right]
-                    sizes[box] = _save_jpeg(pixels, thumbs / names[box], FACE_SIDE)
-                count += 1
-        for box in boxes:
-            made[(photo, box)] = (names[box], sizes[box])
-    return made, failed, count
-
-
 # -- the page ---------------------------------------------------------------------------------
 
 _STYLE = """
 :root { color-scheme: light; --ink: #1d2327; --muted: #5f6b73; --line: #dde3e8; }
 * { box-sizing: border-box; }
-body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--ink);
-  margin: 0 auto; padding: 24px 28px 48px; max-width: 1400px; background: #fafbfc; }
-h1 { font-size: 24px; margin: 0 0 4px; }
-.summary { color: var(--muted); margin: 0 0 16px; }
-nav ul { list-style: none; padding: 0; margin: 0 0 12px; display: flex; flex-wrap: wrap;
-  gap: 6px; }
-nav a { display: inline-block; padding: 2px 10px; border: 1px solid var(--line);
-  border-radius: 12px; background: #fff; color: var(--ink); text-decoration: none;
-  font-size: 13px; }
+body { font: 15px/1.45 system-ui, sans-serif; color: var(--ink); background: #fafbfc;
+  margin: 0 auto; padding: 24px 28px 48px; max-width: 1400px; }
+h1 { font-size: 24px; margin: 0 0 4px; }  .summary { color: var(--muted); margin: 0 0 16px; }
+nav ul { list-style: none; padding: 0; margin: 0 0 12px; display: flex; flex-wrap: wrap; gap: 6px; }
+nav a { display: inline-block; padding: 2px 10px; border: 1px solid var(--line); font-size: 13px;
+  border-radius: 12px; background: #fff; color: var(--ink); text-decoration: none; }
 section { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px;
   margin: 0 0 14px; }
-h2 { font-size: 17px; margin: 0 0 8px; display: flex; align-items: baseline; gap: 10px;
-  flex-wrap: wrap; }
-h2 .name { overflow-wrap: anywhere; }
+h2 { font-size: 17px; margin: 0 0 8px; display: flex; flex-wrap: wrap; align-items: baseline;
+  gap: 10px; }  h2 .name { overflow-wrap: anywhere; }
 h2 .unnamed { color: var(--muted); font-style: italic; }
 h2 .count { color: var(--muted); font-size: 13px; font-weight: normal; }
-.faces { display: flex; flex-wrap: wrap; gap: 6px; }
-.faces a { display: block; line-height: 0; border-radius: 4px; outline-offset: 1px; }
-.faces a:hover, .faces a:focus { outline: 2px solid #2f6fde; }
+.faces { display: flex; flex-wrap: wrap; gap: 6px; }  .photos figure { margin: 0; }
+.faces a { display: block; line-height: 0; border-radius: 4px; }
+.faces a:hover, .faces a:focus { outline: 2px solid #2f6fde; outline-offset: 1px; }
 .faces img { height: 96px; width: auto; border-radius: 4px; background: #eef1f4; }
-.photos img { height: 120px; }
-.photos figure { margin: 0; }
-.photos figcaption { font-size: 12px; color: var(--muted); line-height: 1.3; max-width: 160px;
-  overflow-wrap: anywhere; margin-top: 4px; }
+.photos img { height: 120px; }  .empty { color: var(--muted); }
+.photos figcaption { font-size: 12px; color: var(--muted); max-width: 160px; margin-top: 4px;
+  overflow-wrap: anywhere; }  .unreadable li { overflow-wrap: anywhere; }
 .missing { display: flex; align-items: center; justify-content: center; height: 96px; width: 96px;
   border: 1px dashed #c33; border-radius: 4px; color: #a22; font-size: 12px; text-align: center;
   line-height: 1.2; padding: 4px; }
 details { margin-top: 8px; font-size: 13px; }
 details ul { columns: 3 220px; margin: 6px 0 0; padding-left: 18px; }
-.unreadable li { overflow-wrap: anywhere; }
-.empty { color: var(--muted); }
 """
 
 
@@ -407,7 +269,12 @@ def write_report(
     thumbs.mkdir(parents=True, exist_ok=True)
     every = [f for _, faces, _ in people + unnamed for f in faces[:max_faces_shown]]
     every += loose[:max_faces_shown]
-    made, failed, count = _make_thumbnails(every, [p.photo for p in nobody], thumbs, progress)
+    wanted: dict[Path, set] = {}
+    for face in every:
+        wanted.setdefault(face.photo, set()).add(face.box)
+    for photo in nobody:
+        wanted.setdefault(photo.photo, set()).add(None)
+    made, failed, count = make_thumbnails(wanted, thumbs, progress=progress)
     labels = {f.photo: f.label for f in every + nobody}
     for photo, reason in skipped:
         absolute = Path(os.path.abspath(photo))
@@ -424,18 +291,8 @@ def write_report(
         )
         nav.append(f'<li><a href="#{anchor}">{_e(shown)} ({len(faces)})</a></li>')
     if loose:
-        sections.append(
-            _group_section(
-                "ungrouped",
-                "Faces in no group",
-                "",
-                loose,
-                made,
-                failed,
-                page_dir,
-                max_faces_shown,
-            )
-        )
+        what = ("ungrouped", "Faces in no group", "", loose)
+        sections.append(_group_section(*what, made, failed, page_dir, max_faces_shown))
         nav.append(f'<li><a href="#ungrouped">In no group ({len(loose)})</a></li>')
     sections.append(_no_face_section(nobody, made, failed, page_dir))
     no_face_shown = sum(p.photo not in failed for p in nobody)
@@ -467,19 +324,8 @@ def write_report(
     partial = out_dir / f".{PAGE}.partial"
     partial.write_text(page, encoding="utf-8")
     os.replace(partial, out_dir / PAGE)
-    _remove_unused(thumbs, {name for name, _ in made.values()})
+    remove_unused(thumbs, {name for name, _ in made.values()})
     return summary
-
-
-def _remove_unused(thumbs: Path, used: set[str]) -> None:
-    """Thumbnails of earlier pages that this one no longer shows, and leftovers of a killed run
-    (only files named as this module names them)."""
-    for path in thumbs.iterdir():
-        name = path.name
-        stale = _THUMB_NAME.match(name) and name not in used
-        leftover = name.startswith(".") and name.endswith(".jpg.partial")
-        if (stale or leftover) and path.is_file():
-            path.unlink(missing_ok=True)
 
 
 # -- adapters ---------------------------------------------------------------------------------

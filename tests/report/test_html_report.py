@@ -27,12 +27,8 @@ from PIL import Image
 
 from facetransfer import cli
 from facetransfer.cli import report as report_cli
-from facetransfer.report.html import (
-    FACE_SIDE,
-    groups_from_clusters_csv,
-    groups_from_index,
-    write_report,
-)
+from facetransfer.report.html import groups_from_clusters_csv, groups_from_index, write_report
+from facetransfer.report.thumbnails import FACE_SIDE
 
 HOPPER = Path(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
 HOPPER_FACE = (160, 140, 215, 200)  # x, y, w, h of her face in the 512 x 600 original
