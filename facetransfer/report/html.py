@@ -111,7 +111,7 @@ h2 { font-size: 17px; margin: 0 0 8px; display: flex; flex-wrap: wrap; align-ite
 h2 .unnamed { color: var(--muted); font-style: italic; }
 h2 .count { color: var(--muted); font-size: 13px; font-weight: normal; }
 .faces { display: flex; flex-wrap: wrap; gap: 6px; }  .photos figure { margin: 0; }
-.faces a { display: block; line-height: 0; border-radius: 4px; }
+.faces a { display: block; line-height: 0; border-radius: 4px; text-decoration: none; }
 .faces a:hover, .faces a:focus { outline: 2px solid #2f6fde; outline-offset: 1px; }
 .faces img { height: 96px; width: auto; border-radius: 4px; background: #eef1f4; }
 .photos img { height: 120px; }  .empty { color: var(--muted); }
