@@ -9,6 +9,7 @@ index (--index FILE). Inputs are checked before anything heavy loads.
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 from pathlib import Path
 
 from facetransfer.cli import options
@@ -66,8 +67,6 @@ def cmd_report(args) -> int:
         if args.photos:
             options.check_photos(args.photos, recursive=args.recursive)
     wanted = _namings(args.name)
-    if args.max_faces is not None and args.max_faces < 1:
-        raise UsageError(f"--max-faces {args.max_faces}: must be 1 or more")
 
     from facetransfer.report.html import MAX_FACES_SHOWN, groups_from_clusters_csv, write_report
 
@@ -82,7 +81,7 @@ def cmd_report(args) -> int:
             photos = [p for p, _ in photo_list(args.photos, args.recursive)]
         data = groups_from_clusters_csv(table, names=wanted, photos=photos)
         title = f"Faces in {Path(args.clusters).resolve().name or args.clusters}"
-    if not data.groups and not data.ungrouped and not data.no_face:
+    if not (data.groups or data.ungrouped or data.no_face or data.skipped):
         raise InputError(f"{args.index or table}: no photos in it")
     summary = write_report(
         data.groups,
@@ -93,8 +92,11 @@ def cmd_report(args) -> int:
         title=args.title or title,
         max_faces_shown=args.max_faces or MAX_FACES_SHOWN,
     )
-    for photo, reason in summary.unreadable:
-        say(f"could not read {photo}: {reason}")
+    if summary.unreadable:  # one line, by cause; the page lists them all
+        causes = Counter(reason for _, reason in summary.unreadable).most_common()
+        said = ", ".join(f"{n} {reason}" for reason, n in causes)
+        first = summary.unreadable[0][0]
+        say(f"could not read {len(summary.unreadable)} photos ({said}; first {first})")
     say(str(summary))
     if summary.photos and len(summary.unreadable) == summary.photos:
         raise InputError(f"none of the {summary.photos} photos could be read; the page lists them")
