@@ -8,6 +8,8 @@ CNN transferred to recognise a person from a few photos.
     g = ft.enrol("family/", gallery="g")    # family/<name>/*.jpg -> a gallery folder
     ft.identify("new.jpg", g)               # each face named, or "unknown"
     ft.find("ana.jpg", "library/")          # the photos of the same person, closest first
+    ft.index("library/", "library.sqlite")  # every face described once, into an SQLite index
+    ft.find(None, index="library.sqlite", person="ana", gallery="g")   # answered from it
     ft.analyze("photo.jpg")                 # CelebA's 40 attributes per face
 
 A photo is a path, an RGB array, or (where a function says so) a folder. The notebooks' calls:
@@ -34,6 +36,7 @@ _FACADE = {
     "find": "facetransfer.api",
     "analyze": "facetransfer.api",
     "enrol": "facetransfer.api",
+    "index": "facetransfer.api",
     "load_gallery": "facetransfer.modeling.gallery",
     # settings
     "Paths": "facetransfer.config",

@@ -1,5 +1,5 @@
 """The short public API: `import facetransfer as ft`, then `ft.detect`, `ft.represent`,
-`ft.verify`, `ft.identify`, `ft.find`, `ft.analyze`, `ft.enrol`.
+`ft.verify`, `ft.identify`, `ft.find`, `ft.analyze`, `ft.enrol`, `ft.index`.
 
 Wherever a photo is meant, give a path (str or Path), an RGB uint8 array (a video frame, a
 webcam's), or, where the function says so, a folder. Bases are named ("dlib", the default:
@@ -25,11 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
-from facetransfer.config import MIN_FACE_CONFIDENCE, TARGET_FALSE_ACCEPT
+from facetransfer.config import MIN_FACE_CONFIDENCE, TARGET_FALSE_ACCEPT, home
 from facetransfer.data.faces import detect_faces
 from facetransfer.data.fotos import people_folders
 from facetransfer.data.images import list_images
 from facetransfer.errors import InputError, UsageError
+from facetransfer.library import queries
+from facetransfer.library.index import index_library
 from facetransfer.modeling.attribute_head import load_attribute_head
 from facetransfer.modeling.describe import FaceEmbedder
 from facetransfer.modeling.gallery import (
@@ -46,7 +48,17 @@ from facetransfer.modeling.predict import read_photo
 
 LANDMARKS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")  # MTCNN's order
 
-__all__ = ["detect", "represent", "verify", "identify", "find", "analyze", "enrol", "photos_in"]
+__all__ = [
+    "detect",
+    "represent",
+    "verify",
+    "identify",
+    "find",
+    "analyze",
+    "enrol",
+    "index",
+    "photos_in",
+]
 
 
 def photos_in(item, *, recursive: bool = False) -> list:
@@ -262,17 +274,29 @@ def identify(
     max_distance: float | None = None,
     min_face_confidence: float = MIN_FACE_CONFIDENCE,
     recursive: bool = False,
+    index=None,
 ):
     """Name every face of a photo from a gallery (a folder from `enrol`, or a Gallery): per
     face {"box", "person" (or "unknown"), "distance", "max_distance", "runner_up",
     "runner_up_distance"}. A folder gives {path: faces}. `base`: where the gallery's base is
-    when it is neither dlib nor carried in the gallery folder.
+    when it is neither dlib nor carried in the gallery folder. With `index` (an index file from
+    `ft.index`) and `img` None: {path: faces} for every indexed photo with a face, no photo read.
 
     >>> [face["person"] for face in ft.identify(photo, g)]
     ['grace']
     """
     _check_limits(None, max_distance)
     known = _gallery(gallery)
+    if index is not None:
+        if img is not None:
+            raise UsageError("identify: give a photo or an index, not both")
+        faces = queries.load_faces(
+            index, known.base.weights_sha256, min_face_confidence=min_face_confidence
+        )
+        named: dict[str, list] = {}
+        for answer in queries.identify_faces(faces, known, max_distance=max_distance):
+            named.setdefault(answer.pop("path"), []).append(answer)
+        return named
     model = embedder_for(known, None if base is None else embedder(base))
     confidence = _check_confidence(min_face_confidence)
 
@@ -289,8 +313,11 @@ def identify(
 
 def find(
     img,
-    folder,
+    folder=None,
     *,
+    index=None,
+    person: str | None = None,
+    gallery=None,
     base="dlib",
     target_false_accept: float = TARGET_FALSE_ACCEPT,
     max_distance: float | None = None,
@@ -303,10 +330,30 @@ def find(
 
     >>> [Path(hit["path"]).name for hit in ft.find(photo, family / "grace")]
     ['1.jpg']
+
+    With `index` (an index file from `ft.index`) instead of `folder`, the indexed faces, no photo
+    read: of the person of `img`, or (img None) of `person` enrolled in `gallery`, within their
+    max_distance and at their mean distance to the enrolled faces, as identify decides
+    (`ft.index` shows it).
     """
     _check_limits(target_false_accept, max_distance)
-    model = embedder(base)
     confidence = _check_confidence(min_face_confidence)
+    if index is not None:
+        if folder is not None:
+            raise UsageError("find: give a folder or an index, not both")
+        return _find_in_index(
+            img,
+            index,
+            person=person,
+            gallery=gallery,
+            base=base,
+            target_false_accept=target_false_accept,
+            max_distance=max_distance,
+            min_face_confidence=confidence,
+        )
+    if folder is None or img is None:
+        raise UsageError("find: give a photo and a folder (or an index)")
+    model = embedder(base)
     wanted = largest_faces(model, photos_in(img), confidence)[0]
     limit = model.distance_for(target_false_accept) if max_distance is None else max_distance
     hits = []
@@ -320,6 +367,73 @@ def find(
             if distance <= limit:
                 hits.append({"path": str(photo), "face": k, "box": box, "distance": distance})
     return sorted(hits, key=lambda hit: hit["distance"])
+
+
+def _find_in_index(
+    img, index, *, person, gallery, base, target_false_accept, max_distance, min_face_confidence
+) -> list[dict]:
+    if (img is None) == (person is None):
+        raise UsageError("find in an index: give either a photo or a person (with a gallery)")
+    if person is not None:
+        if gallery is None:
+            raise UsageError(f"find person {person!r}: give the gallery they are enrolled in")
+        known = _gallery(gallery)
+        faces = queries.load_faces(
+            index, known.base.weights_sha256, min_face_confidence=min_face_confidence
+        )
+        return queries.find_person(faces, known, person, max_distance=max_distance)
+    model = embedder(base)
+    faces = queries.load_faces(
+        index, model.card.weights_sha256, min_face_confidence=min_face_confidence
+    )
+    wanted = largest_faces(model, photos_in(img), min_face_confidence)[0]
+    limit = model.distance_for(target_false_accept) if max_distance is None else max_distance
+    return queries.find_face(faces, wanted, limit)
+
+
+def index(
+    library,
+    index_file=None,
+    *,
+    base="dlib",
+    recursive: bool = False,
+    min_face_confidence: float = MIN_FACE_CONFIDENCE,
+    shard: tuple[int, int] | None = None,
+    progress: bool = False,
+) -> dict:
+    """Describe every face of every photo of `library` (a folder, a photo, or a list of them)
+    once, into the SQLite index `index_file` (default: library.sqlite in the working directory
+    or $FACETRANSFER_HOME); run again, only new, edited, moved and removed photos cost anything.
+    Returns the run's counts: {"photos", "new", "changed", "moved", "unchanged", "removed",
+    "skipped", "faces"}. `shard=(k, n)`: only shard k of n (by content hash; see
+    facetransfer.library.shards).
+
+    >>> library = family / "library.sqlite"
+    >>> counts = ft.index(family, library, recursive=True)
+    >>> counts["photos"], counts["new"], counts["faces"]
+    (1, 1, 1)
+    >>> ft.index(family, library, recursive=True)["unchanged"]
+    1
+    >>> [Path(hit["path"]).name for hit in ft.find(None, index=library, person="grace", gallery=g)]
+    ['1.jpg']
+    >>> list(ft.identify(None, g, index=library).values())[0][0]["person"]
+    'grace'
+    """
+    _check_confidence(min_face_confidence)
+    roots = library if isinstance(library, (list, tuple)) else [library]
+    target = Path(index_file) if index_file is not None else home() / "library.sqlite"
+    model = base if isinstance(base, FaceEmbedder) else str(base)
+    summary = index_library(
+        [Path(r) for r in roots],
+        target,
+        base=model,
+        recursive=recursive,
+        min_face_confidence=min_face_confidence,
+        shard=shard,
+        progress=progress,
+    )
+    counts = {k: 0 for k in ("new", "changed", "moved", "unchanged", "removed", "skipped")}
+    return {**counts, "faces": 0, **summary.as_dict()}
 
 
 def analyze(img, *, min_face_confidence: float = MIN_FACE_CONFIDENCE, recursive: bool = False):

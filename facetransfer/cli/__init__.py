@@ -4,6 +4,7 @@ same functions as the notebooks and the Python API.
   train:   prepare, train-attributes
   person:  transfer, predict, export
   people:  enrol, identify, verify, find, cluster
+  library: index, merge-index (then identify / find / cluster --index FILE)
   faces:   detect, represent, analyze
 
 Exit codes (the same for every command):
@@ -28,7 +29,7 @@ import sys
 import traceback
 
 from facetransfer import config
-from facetransfer.cli import faces, people, person, train
+from facetransfer.cli import faces, library, people, person, train
 from facetransfer.errors import ExitCode, FacetransferError
 
 log = logging.getLogger("facetransfer")
@@ -48,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
         ", else the working directory)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (train, person, people, faces):
+    for module in (train, person, people, library, faces):
         module.register(sub)
     return parser
 

@@ -112,10 +112,28 @@ def _enrol_parser(sub) -> None:
     p.set_defaults(func=cmd_enrol)
 
 
+def _add_index(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--index",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="answer from this index of a photo library (`facetransfer index`), not from photos",
+    )
+
+
 # -- identify --------------------------------------------------------------------------------
 
 
 def cmd_identify(args) -> int:
+    if args.index is not None:
+        if args.photos:
+            raise UsageError("identify: give PHOTO... or --index FILE, not both")
+        from facetransfer.cli import library
+
+        return library.identify(args)
+    if not args.photos:
+        raise UsageError("identify needs PHOTO... (or --index FILE, an index of a library)")
     options.check_photos(args.photos, recursive=args.recursive)
     if args.base is not None:
         options.check_base(args.base)
@@ -175,9 +193,11 @@ def _identify_parser(sub) -> None:
         formatter_class=options.FORMATTER,
         help="name every face in photos from a gallery",
         description="Exit code 0: someone known was found; 1: faces, all unknown; 4: no face; "
-        "3: nothing readable.",
+        "3: nothing readable. With --index FILE, every face of an index (`facetransfer index`) "
+        "is named without reading a photo.",
     )
-    options.add_photos(p)
+    options.add_photos(p, nargs="*")
+    _add_index(p)
     p.add_argument("--gallery", type=Path, required=True, help="a gallery folder from `enrol`")
     p.add_argument(
         "--base",
@@ -262,6 +282,12 @@ def _verify_parser(sub) -> None:
 
 
 def cmd_find(args) -> int:
+    if args.index is not None:
+        from facetransfer.cli import library
+
+        return library.find(args)
+    if args.photo is None or args.folder is None or args.person is not None:
+        raise UsageError("find needs PHOTO FOLDER (or --index FILE with PHOTO or --person NAME)")
     options.check_photos([args.photo])
     options.check_photos([args.folder], recursive=args.recursive)
     if Path(args.photo).is_dir():
@@ -294,10 +320,17 @@ def _find_parser(sub) -> None:
         "find",
         formatter_class=options.FORMATTER,
         help="the photos of a folder that show the person of a photo, closest first",
-        description="Exit code 0: found; 1: nobody like them; 4: no face in PHOTO.",
+        description="Exit code 0: found; 1: nobody like them; 4: no face in PHOTO. With --index "
+        "FILE, the faces of an index instead of FOLDER: of the person of PHOTO, or of --person "
+        "NAME enrolled in --gallery.",
     )
-    p.add_argument("photo", metavar="PHOTO", help="a photo of the person (its largest face)")
-    p.add_argument("folder", metavar="FOLDER", help="the photos to look through")
+    p.add_argument(
+        "photo", nargs="?", metavar="PHOTO", help="a photo of the person (its largest face)"
+    )
+    p.add_argument("folder", nargs="?", metavar="FOLDER", help="the photos to look through")
+    _add_index(p)
+    p.add_argument("--person", default=None, metavar="NAME", help="with --index: this person")
+    p.add_argument("--gallery", type=Path, default=None, help="with --person: their gallery")
     options.add_recursive(p)
     options.add_base(p)
     options.add_target_false_accept(p, "different people accepted")
@@ -329,6 +362,16 @@ def _namings(values) -> dict[int, str]:
 
 
 def cmd_cluster(args) -> int:
+    if args.index is not None:
+        if args.photos:
+            raise UsageError("cluster: give PHOTO... or --index FILE, not both")
+        from facetransfer.cli import library
+
+        return library.cluster(args)
+    if args.gallery is not None:
+        raise UsageError("cluster --gallery (leave the known people out) needs --index FILE")
+    if not args.photos:
+        raise UsageError("cluster needs PHOTO... (or --index FILE, an index of a library)")
     options.check_photos(args.photos, recursive=args.recursive)
     options.check_base(args.base)
     if args.max_distance is None:
@@ -401,9 +444,14 @@ def _cluster_parser(sub) -> None:
         formatter_class=options.FORMATTER,
         help="group the faces of unlabelled photos by person",
         description="Writes DIR/clusters.csv (path, face, box, cluster; -1: in no group) and a "
-        "contact sheet per group. Exit code 4: no face in any photo.",
+        "contact sheet per group. Exit code 4: no face in any photo. With --index FILE, the "
+        "faces of an index that --gallery does not name (all of them without it), no photo read.",
     )
-    options.add_photos(p)
+    options.add_photos(p, nargs="*")
+    _add_index(p)
+    p.add_argument(
+        "--gallery", type=Path, default=None, help="with --index: leave out the faces it names"
+    )
     options.add_out_dir(p, "where clusters.csv, the contact sheets and people/ go", "clusters")
     p.add_argument("--out", dest="out_dir", type=Path, help=argparse.SUPPRESS)
     p.add_argument(

@@ -11,6 +11,7 @@ libjpeg) to fit `max_pixels`; any other format over the limit is refused from it
 
 from __future__ import annotations
 
+import io
 import logging
 import math
 import os
@@ -67,6 +68,7 @@ SKIP_KINDS = {
 }
 
 _HEIF_SUFFIXES = {".heic", ".heif", ".avif"}
+_FULL_SIZE = "facetransfer_full_size"  # image.info key: the size before a JPEG's draft
 _heif_registered = False
 
 
@@ -234,6 +236,81 @@ def read_rgb(
         image.close()
 
 
+@dataclass
+class ScaledPhoto:
+    """A photo decoded at a reduced scale: `pixels` (upright RGB uint8), the upright full size
+    (width, height) they stand for, and the EXIF time taken ("YYYY-MM-DD HH:MM:SS") or None."""
+
+    pixels: np.ndarray
+    full_size: tuple[int, int]
+    taken: str | None
+
+    @property
+    def ratio(self) -> float:
+        """Decoded pixels per full-size pixel (1.0 at full size, about 0.25 at 1/4)."""
+        return self.pixels.shape[1] / self.full_size[0]
+
+
+def read_scaled(
+    path: str | os.PathLike,
+    data: bytes | None = None,
+    *,
+    long_side: int | None = None,
+    scale: int | None = None,
+    max_pixels: int = MAX_PIXELS,
+) -> ScaledPhoto:
+    """One photo as read_rgb reads it (same checks, same errors), from `data` (its bytes, already
+    read) when given; a JPEG decoded by libjpeg at the smallest of 1/2, 1/4, 1/8 whose longer side
+    stays >= `long_side`, or at 1/`scale` exactly. Other formats are decoded at full size."""
+    path = Path(path)
+    if data is None:
+        _check_file(path)
+    elif not data:
+        raise ImageReadError(path, "empty file (0 bytes)", "empty")
+    if path.suffix.lower() in _HEIF_SUFFIXES:
+        _register_heif()
+    image = _open_checked(path, max_pixels, None, data, None if scale else long_side)
+    try:
+        if scale and scale > 1 and _is_jpeg(image):
+            width, height = image.info[_FULL_SIZE]
+            image.draft(image.mode, (math.ceil(width / scale), math.ceil(height / scale)))
+        try:
+            image.load()
+        except (OSError, SyntaxError, ValueError, EOFError) as error:
+            raise ImageReadError(
+                path, f"truncated or corrupt image data ({error})", "truncated"
+            ) from error
+        exif = _exif(image)
+        width, height = image.info.get(_FULL_SIZE, image.size)
+        if exif.get(0x0112) in (5, 6, 7, 8):  # rotated a quarter turn: width and height swap
+            width, height = height, width
+        upright = _exif_upright(image, path)
+        return ScaledPhoto(_to_rgb_array(upright), (width, height), _taken(exif))
+    finally:
+        image.close()
+
+
+def _exif(image: Image.Image):
+    try:
+        return image.getexif()
+    except Exception:  # a broken EXIF block costs only the time taken
+        return {}
+
+
+def _taken(exif) -> str | None:
+    """EXIF DateTimeOriginal (else DateTime) as "YYYY-MM-DD HH:MM:SS", None when absent or odd."""
+    try:
+        value = exif.get_ifd(0x8769).get(0x9003) or exif.get(0x0132)
+    except Exception:
+        return None
+    if not isinstance(value, str):
+        return None
+    value = value.strip("\x00 ")
+    if len(value) < 19 or value[4] != ":" or value[7] != ":" or not value[:4].isdigit():
+        return None
+    return f"{value[:4]}-{value[5:7]}-{value[8:10]} {value[11:19]}"
+
+
 def _check_file(path: Path) -> None:
     try:
         stat = path.stat()
@@ -247,15 +324,21 @@ def _check_file(path: Path) -> None:
         raise ImageReadError(path, "empty file (0 bytes)", "empty")
 
 
-def _open_checked(path: Path, max_pixels: int, draft_min_side: int | None) -> Image.Image:
+def _open_checked(
+    path: Path,
+    max_pixels: int,
+    draft_min_side: int | None,
+    data: bytes | None = None,
+    draft_long_side: int | None = None,
+) -> Image.Image:
     """Open lazily (header only), refuse sizes we will not decode, and set a JPEG's scale."""
     try:
-        image = _open(path)
+        image = _open(path, data)
     except UnidentifiedImageError as error:
         # Phones sometimes save HEIC under a .jpg name: try once more with the HEIF opener.
         if _register_heif():
             try:
-                image = _open(path)
+                image = _open(path, data)
             except UnidentifiedImageError:
                 raise ImageReadError(
                     path, "not an image, or an unsupported format", "not_image"
@@ -270,7 +353,8 @@ def _open_checked(path: Path, max_pixels: int, draft_min_side: int | None) -> Im
         raise ImageReadError(
             path, f"image too small: {width}x{height} (< {MIN_SIDE} px a side)", "too_small"
         )
-    scale = _decoding_scale(image, max_pixels, draft_min_side)
+    image.info[_FULL_SIZE] = image.size  # the header's size: a drafted JPEG's `size` shrinks
+    scale = _decoding_scale(image, max_pixels, draft_min_side, draft_long_side)
     decoded = math.ceil(width / scale) * math.ceil(height / scale)
     if decoded > max_pixels:
         image.close()
@@ -292,9 +376,15 @@ def _is_jpeg(image: Image.Image) -> bool:
     return isinstance(image, JpegImagePlugin.JpegImageFile)  # MPO (camera JPEGs) included
 
 
-def _decoding_scale(image: Image.Image, max_pixels: int, draft_min_side: int | None) -> int:
+def _decoding_scale(
+    image: Image.Image,
+    max_pixels: int,
+    draft_min_side: int | None,
+    draft_long_side: int | None = None,
+) -> int:
     """1 for full size; for a JPEG the largest of: the smallest scale that fits `max_pixels` (or
-    1/8 when none does) and the largest that keeps the shorter side >= `draft_min_side`."""
+    1/8 when none does) and the largest that keeps the shorter side >= `draft_min_side` (the
+    longer side >= `draft_long_side`)."""
     if not _is_jpeg(image):
         return 1
     width, height = image.size
@@ -303,20 +393,24 @@ def _decoding_scale(image: Image.Image, max_pixels: int, draft_min_side: int | N
     if draft_min_side:
         small_enough = [s for s in JPEG_SCALES if min(width, height) / s >= draft_min_side]
         scale = max(scale, small_enough[-1] if small_enough else 1)
+    if draft_long_side:
+        small_enough = [s for s in JPEG_SCALES if max(width, height) / s >= draft_long_side]
+        scale = max(scale, small_enough[-1] if small_enough else 1)
     return scale
 
 
-def _open(path: Path) -> Image.Image:
+def _open(path: Path, data: bytes | None = None) -> Image.Image:
     try:
-        return Image.open(path)
+        return Image.open(path if data is None else io.BytesIO(data))
     except PermissionError as error:
         raise ImageReadError(path, "permission denied", "permission") from error
     except Image.DecompressionBombError as error:
         # PIL refuses more than ~179 Mpx before we see the size. A JPEG can still be decoded at
         # a reduced scale (checked by the caller), so open it directly, skipping that check.
-        if _has_jpeg_signature(path):
+        if (data[:3] == b"\xff\xd8\xff") if data is not None else _has_jpeg_signature(path):
             try:
-                return JpegImagePlugin.JpegImageFile(str(path))
+                source = str(path) if data is None else io.BytesIO(data)
+                return JpegImagePlugin.JpegImageFile(source)
             except (OSError, SyntaxError, ValueError) as jpeg_error:
                 raise ImageReadError(
                     path, f"cannot read image header ({jpeg_error})", "truncated"

@@ -1,0 +1,267 @@
+"""`index` and `merge-index`: a photo library described once into an index file (SQLite); and
+the people commands' `--index FILE` form (identify, find, cluster), answered from the index
+without reading a photo. docs/library.md has the schema and the shards.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+from facetransfer import config
+from facetransfer.cli import options
+from facetransfer.cli.output import say, to_json, write_csv
+from facetransfer.errors import ExitCode, NoFaceError, UsageError
+
+log = logging.getLogger("facetransfer")
+
+
+def index_file(value) -> Path:
+    """--index FILE, or library.sqlite under --home / the working directory."""
+    return Path(value) if value is not None else config.home() / "library.sqlite"
+
+
+def check_index(path) -> Path:
+    """An index file that is there and opens (schema checked) before any model loads."""
+    from facetransfer.library import store
+
+    store.connect(options.check_file(path, "index file")).close()
+    return Path(path)
+
+
+def _shard(text: str) -> tuple[int, int]:
+    import argparse
+
+    part, _, total = text.partition("/")
+    if not (part.isdigit() and total.isdigit() and 0 <= int(part) < int(total)):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected K/N with 0 <= K < N, e.g. 0/4")
+    return int(part), int(total)
+
+
+# -- index -----------------------------------------------------------------------------------
+
+
+def cmd_index(args) -> int:
+    options.check_photos(args.library, recursive=args.recursive)
+    options.check_base(args.base)
+    target = index_file(args.index)
+    if target.exists() and target.stat().st_size:  # (an empty file is an empty database)
+        check_index(target)
+    from facetransfer.library.index import index_library
+
+    summary = index_library(
+        args.library,
+        target,
+        base=args.base,
+        recursive=args.recursive,
+        min_face_confidence=args.min_face_confidence,
+        shard=args.shard,
+        progress=True,
+    )
+    if args.json:
+        print(to_json({"index": str(target), **summary.as_dict()}))
+    say(f"{target}: {summary}")
+    return ExitCode.OK
+
+
+def _index_parser(sub) -> None:
+    p = sub.add_parser(
+        "index",
+        formatter_class=options.FORMATTER,
+        help="describe every face of a photo library once, into an index file",
+        description="Detects, aligns and describes every face of every photo once, into an "
+        "SQLite index. Run it again to add new photos, re-do edited ones and mark removed "
+        "ones; a moved photo is found by its content. Killed, it resumes where it stopped. "
+        "Exit code 3: a library or the index missing or unreadable.",
+    )
+    p.add_argument("library", nargs="+", metavar="LIBRARY", help="photo folders or files")
+    options.add_recursive(p)
+    p.add_argument(
+        "--index", type=Path, default=None, help="the index file (default: library.sqlite)"
+    )
+    p.add_argument(
+        "--shard",
+        type=_shard,
+        default=None,
+        metavar="K/N",
+        help="only the photos whose content hash falls in shard K of N (merge-index joins them)",
+    )
+    options.add_base(p)
+    options.add_detector(p)
+    options.add_json(p, "the summary as one JSON object")
+    options.add_common(p)
+    p.set_defaults(func=cmd_index)
+
+
+# -- merge-index -------------------------------------------------------------------------------
+
+
+def cmd_merge(args) -> int:
+    for shard in args.shards:
+        check_index(shard)
+    target = index_file(args.index)
+    from facetransfer.library.shards import merge
+
+    counts = merge(args.shards, target)
+    say(f"{target}: {counts['photos']} photos, {counts['faces']} faces from {len(args.shards)}")
+    return ExitCode.OK
+
+
+def _merge_parser(sub) -> None:
+    p = sub.add_parser(
+        "merge-index",
+        formatter_class=options.FORMATTER,
+        help="merge index shards (index --shard K/N) into one index",
+        description="Copies every shard's photos and faces into --index (made when missing).",
+    )
+    p.add_argument("shards", nargs="+", metavar="SHARD", help="index files made with --shard")
+    p.add_argument("--index", type=Path, default=None, help="the merged index file")
+    options.add_common(p)
+    p.set_defaults(func=cmd_merge)
+
+
+def register(sub) -> None:
+    _index_parser(sub)
+    _merge_parser(sub)
+
+
+# -- the people commands on an index ----------------------------------------------------------
+
+
+def identify(args) -> int:
+    """identify --index FILE --gallery G: every indexed face named, one JSON object per photo."""
+    check_index(args.index)
+    from facetransfer.modeling.gallery_files import gallery_folder
+
+    gallery_folder(args.gallery)
+    from facetransfer.library import queries
+    from facetransfer.modeling.gallery import load_gallery
+
+    gallery = load_gallery(args.gallery)
+    faces = queries.load_faces(
+        args.index, gallery.base.weights_sha256, min_face_confidence=args.min_face_confidence
+    )
+    answers = queries.identify_faces(faces, gallery, max_distance=args.max_distance)
+    by_photo: dict[str, list] = {}
+    for answer in answers:
+        by_photo.setdefault(answer.pop("path"), []).append(answer)
+    counts: dict[str, int] = {}
+    for path, found in by_photo.items():
+        for face in found:
+            counts[face["person"]] = counts.get(face["person"], 0) + 1
+        if args.json:
+            print(to_json({"path": path, "faces": [_face(f) for f in found]}))
+        else:
+            for face in found:
+                print(
+                    f"{path}\tface {face['face']}\t{face['person']}\tdistance "
+                    f"{face['distance']:.3f}\trunner-up {face['runner_up']} "
+                    f"{face['runner_up_distance']}"
+                )
+    if args.csv:
+        header = ["path", "face", "box", "person", "distance", "max_distance"]
+        rows = [
+            [
+                p,
+                f["face"],
+                " ".join(map(str, f["box"])),
+                f["person"],
+                f["distance"],
+                f["max_distance"],
+            ]
+            for p, found in by_photo.items()
+            for f in found
+        ]
+        write_csv(args.csv, header, rows)
+    said = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+    say(f"summary: {len(by_photo)} photos, {len(answers)} faces" + (f": {said}" if said else ""))
+    if not answers:
+        return ExitCode.NO_FACE
+    return ExitCode.OK if any(a["person"] != "unknown" for a in answers) else ExitCode.NO
+
+
+def _face(answer: dict) -> dict:
+    return {k: v for k, v in answer.items() if k != "face"}
+
+
+def find(args) -> int:
+    """find --index FILE (--person NAME --gallery G | PHOTO): closest first, with distances."""
+    check_index(args.index)
+    if (args.person is None) == (args.photo is None):
+        raise UsageError("find --index: give either --person NAME (with --gallery) or a PHOTO")
+    if args.folder is not None:
+        raise UsageError("find --index: the index replaces FOLDER; give one or the other")
+    from facetransfer import api
+
+    if args.person is not None:
+        if args.gallery is None:
+            raise UsageError("find --person needs --gallery (where the person is enrolled)")
+        hits = api.find(
+            None,
+            index=args.index,
+            person=args.person,
+            gallery=args.gallery,
+            max_distance=args.max_distance,
+            min_face_confidence=args.min_face_confidence,
+        )
+        who = args.person
+    else:
+        options.check_photos([args.photo])
+        options.check_base(args.base)
+        if args.max_distance is None:
+            options.check_rate(args.base, args.target_false_accept)
+        hits = api.find(
+            args.photo,
+            index=args.index,
+            base=args.base,
+            target_false_accept=args.target_false_accept,
+            max_distance=args.max_distance,
+            min_face_confidence=args.min_face_confidence,
+        )
+        who = f"the person of {args.photo}"
+    for hit in hits:
+        if args.json:
+            print(to_json(hit))
+        else:
+            print(f"{hit['path']}\tface {hit['face']}\tdistance {hit['distance']:.4f}")
+    say(f"{len(hits)} faces of {who} in {args.index}")
+    return ExitCode.OK if hits else ExitCode.NO
+
+
+def cluster(args) -> int:
+    """cluster --index FILE: the faces no gallery names (all, without --gallery), grouped."""
+    check_index(args.index)
+    out = options.check_new_output(args.out_dir, "clusters output")
+    if args.name:
+        raise UsageError("cluster --index: --name is not yet supported; name groups by enrolling")
+    from facetransfer.library import queries
+
+    faces = queries.load_faces(args.index, min_face_confidence=args.min_face_confidence)
+    if args.gallery is not None:
+        from facetransfer.modeling.gallery import load_gallery
+
+        gallery = load_gallery(args.gallery)
+        named = queries.identify_faces(faces, gallery)
+        keep = [k for k, a in enumerate(named) if a["person"] == "unknown"]
+    else:
+        keep = list(range(len(faces)))
+    if not len(faces):
+        raise NoFaceError(f"{args.index}: no faces indexed")
+    limit = queries.distance_limit(faces, args.target_false_accept, args.max_distance)
+    labels = queries.cluster_faces(faces.vectors[keep], limit)
+    rows = [[*faces.record(k).values(), int(label)] for k, label in zip(keep, labels, strict=True)]
+    for row in rows:
+        row[2] = " ".join(map(str, row[2]))
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv(out / "clusters.csv", ["path", "face", "box", "cluster"], rows)
+    if args.json:
+        for row in rows:
+            print(to_json(dict(zip(["path", "face", "box", "cluster"], row, strict=True))))
+    groups = {r[3] for r in rows} - {-1}
+    print(
+        f"{len(rows)} unknown faces of {len(faces)} indexed: {len(groups)} groups, "
+        f"{sum(r[3] == -1 for r in rows)} faces in none; {out / 'clusters.csv'}",
+        file=sys.stderr if args.json else sys.stdout,
+    )
+    return ExitCode.OK

@@ -1,0 +1,1 @@
+"""A photo library: faces described once and kept, then grouped and searched from what is kept."""

@@ -1,0 +1,180 @@
+"""The index file: one SQLite database holding every photo of a library and every face found in
+it, so that later questions (identify, find, cluster) never read a photo again.
+
+Schema (version `SCHEMA_VERSION`, in `meta`; docs/library.md says the same):
+
+    meta(key PRIMARY KEY, value)            schema_version, made_by
+    photos(path PRIMARY KEY, hash, size, mtime_ns, taken, width, height, status, reason)
+        path: absolute; hash: SHA-256 of the file's bytes (what identifies a photo);
+        taken: EXIF DateTimeOriginal as "YYYY-MM-DD HH:MM:SS" or NULL; width, height: the upright
+        full size; status: ok | skipped (reason says why) | removed (no longer in the library)
+    described(hash, base, faces, PRIMARY KEY(hash, base))
+        a content was detected and described on a base (weights_sha256): faces found (0 too)
+    faces(hash, base, face, x, y, w, h, confidence, landmarks, descriptor,
+          PRIMARY KEY(hash, base, face))
+        face: 0 = the largest; box in full-size pixels; landmarks: 10 float32 (5 x, y pairs, MTCNN's
+        order) as a BLOB; descriptor: float32 BLOB (128 numbers on dlib's base)
+
+Each photo's rows are written inside one transaction (`transaction`), in WAL mode, so a kill at any
+moment leaves the photos written before it and nothing of the one in flight.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from pathlib import Path
+
+import numpy as np
+
+from facetransfer.errors import InputError
+
+SCHEMA_VERSION = 1
+DEFAULT_NAME = "library.sqlite"
+STATUSES = ("ok", "skipped", "removed")
+
+SCHEMA = f"""
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS photos (
+    path TEXT PRIMARY KEY,
+    hash TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    taken TEXT,
+    width INTEGER,
+    height INTEGER,
+    status TEXT NOT NULL CHECK (status IN {STATUSES!r}),
+    reason TEXT
+);
+CREATE INDEX IF NOT EXISTS photos_by_hash ON photos (hash);
+CREATE TABLE IF NOT EXISTS described (
+    hash TEXT NOT NULL,
+    base TEXT NOT NULL,
+    faces INTEGER NOT NULL,
+    PRIMARY KEY (hash, base)
+);
+CREATE TABLE IF NOT EXISTS faces (
+    hash TEXT NOT NULL,
+    base TEXT NOT NULL,
+    face INTEGER NOT NULL,
+    x INTEGER NOT NULL, y INTEGER NOT NULL, w INTEGER NOT NULL, h INTEGER NOT NULL,
+    confidence REAL NOT NULL,
+    landmarks BLOB NOT NULL,
+    descriptor BLOB NOT NULL,
+    PRIMARY KEY (hash, base, face)
+);
+"""
+TABLES = ("meta", "photos", "described", "faces")
+
+
+class IndexFileError(InputError):
+    """An index file that is not there, not SQLite, damaged, or of a newer schema; names it."""
+
+
+def default_index(home=None) -> Path:
+    from facetransfer.config import home as home_folder  # noqa: PLC0415  (config is light)
+
+    return Path(home or home_folder()) / DEFAULT_NAME
+
+
+def _damaged(path: Path, error: Exception) -> IndexFileError:
+    said = " ".join(str(error).split()) or type(error).__name__
+    return IndexFileError(f"{path}: not a readable facetransfer index ({said})")
+
+
+def connect(path, *, create: bool = False) -> sqlite3.Connection:
+    """The index at `path`, checked: an SQLite file whose schema version this code reads. With
+    `create`, a missing file is made (its folder too). IndexFileError names the file otherwise."""
+    path = Path(path)
+    if path.is_dir():
+        raise IndexFileError(f"{path}: a folder, not an index file")
+    if not path.exists():
+        if not create:
+            raise IndexFileError(f"{path}: no such index file (make one with `facetransfer index`)")
+        path.parent.mkdir(parents=True, exist_ok=True)
+    elif path.stat().st_size and not _looks_like_sqlite(path):
+        raise IndexFileError(f"{path}: not an SQLite index file")
+    try:
+        db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        db.execute("PRAGMA busy_timeout = 30000")
+        if create:
+            db.execute("PRAGMA journal_mode = WAL")
+            # WAL + NORMAL: a killed process loses no commit (a power cut may lose the last ones)
+            db.execute("PRAGMA synchronous = NORMAL")
+        version = _schema_version(db, path)
+        if version is None:
+            if not create:
+                raise IndexFileError(f"{path}: an SQLite file, but not a facetransfer index")
+            with transaction(db):
+                for statement in SCHEMA.split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?), ('made_by', ?)",
+                    (str(SCHEMA_VERSION), "facetransfer"),
+                )
+        elif version > SCHEMA_VERSION:
+            raise IndexFileError(
+                f"{path}: index schema version {version}, newer than this facetransfer reads "
+                f"({SCHEMA_VERSION}): upgrade facetransfer"
+            )
+        _check_tables(db, path)
+    except sqlite3.DatabaseError as error:
+        raise _damaged(path, error) from None
+    return db
+
+
+def _looks_like_sqlite(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(16) == b"SQLite format 3\x00"
+
+
+def _schema_version(db: sqlite3.Connection, path: Path) -> int | None:
+    has_meta = db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+    ).fetchone()
+    if not has_meta:
+        return None
+    row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    try:
+        return int(row[0])
+    except (TypeError, ValueError):
+        raise IndexFileError(f"{path}: its meta table has no schema version") from None
+
+
+def _check_tables(db: sqlite3.Connection, path: Path) -> None:
+    names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    missing = [t for t in TABLES if t not in names]
+    if missing:
+        raise IndexFileError(f"{path}: damaged index, no {', '.join(missing)} table")
+    ok = db.execute("PRAGMA quick_check(1)").fetchone()[0]  # a truncated file fails here
+    if ok != "ok":
+        raise IndexFileError(f"{path}: damaged index ({ok})")
+
+
+@contextlib.contextmanager
+def transaction(db: sqlite3.Connection):
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error: all of it is written, or none."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def to_blob(values) -> bytes:
+    return np.ascontiguousarray(values, dtype="<f4").tobytes()
+
+
+def from_blob(blob: bytes, width: int | None = None) -> np.ndarray:
+    values = np.frombuffer(blob, dtype="<f4")
+    return values if width is None else values.reshape(-1, width)
+
+
+def table_rows(db: sqlite3.Connection, table: str) -> list[tuple]:
+    """Every row of a table in primary-key order (for comparing two indexes)."""
+    order = {"meta": "key", "photos": "path", "described": "hash, base"}
+    order["faces"] = "hash, base, face"
+    return db.execute(f"SELECT * FROM {table} ORDER BY {order[table]}").fetchall()
