@@ -2,7 +2,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-PAPERMILL := $(PY) -m papermill --kernel python3 --log-output --cwd notebooks
+# Quiet (FACETRANSFER_QUIET=1): no progress bars, Keras one line per epoch, so neither the
+# terminal's log nor the executed notebooks keep a line per progress update.
+PAPERMILL := FACETRANSFER_QUIET=1 $(PY) -m papermill --kernel python3 --log-output --cwd notebooks
 EXECUTED := notebooks/executed
 NOTEBOOKS := 01_celeba_preprocessing 02_attribute_cnn 03_transfer_learning 04_predict
 # Each notebook's parameters at the "demo" run size: facetransfer/config.py, RUN_SIZES.

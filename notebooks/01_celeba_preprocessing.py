@@ -22,7 +22,8 @@
 # faces with their labels, and decodes every image once into the cache that `02_attribute_cnn` reads.
 #
 # With no CelebA in `data/celeba` (and no `celeba_dir`), it generates the embedded default: drawn faces in
-# CelebA's layout, so every cell runs offline.
+# CelebA's layout, so every cell runs offline. Outputs go under `home` (the project folder: `data/`,
+# `models/`, `logs/`, `reports/`), unless a folder of its own is given.
 
 # %% tags=["parameters"]
 from facetransfer.config import ARCHITECTURES
@@ -31,24 +32,30 @@ celeba_dir = None          # your CelebA folder (official or Kaggle layout); Non
 synthetic_size = "default"  # size of the drawn default data: "tiny" (CI) or "default"
 limit = None               # at most this many training images (None: all)
 seed = 0                   # reaches every random choice
-data_dir = None            # None: data/
-models_dir = None          # None: models/
-logs_dir = None            # None: logs/
-reports_dir = None         # None: reports/
+home = ".."                # the project folder the outputs go under (relative to this notebook)
+data_dir = None            # None: <home>/data
+models_dir = None          # None: <home>/models
+logs_dir = None            # None: <home>/logs
+reports_dir = None         # None: <home>/reports
 image_size = ARCHITECTURES["seed"].image_size  # the seed's input size
 crop = ARCHITECTURES["seed"].crop  # "full": whole 178x218 crop squashed square (the seed's); "face": central square
+shown_attributes = ["Male", "Smiling", "Eyeglasses", "Wearing_Hat", "Blond_Hair", "Black_Hair",
+                    "No_Beard", "Bangs"]  # named under the sample faces
+faces_shown = 12           # sample faces drawn with their labels
 
 # %%
+from facetransfer.progress import setup_logging
+
+setup_logging()  # first: TensorFlow, loaded by the imports below, then starts without its notices
+
 import numpy as np
 import pandas as pd
 from IPython.display import display
 
 from facetransfer.config import Paths
-from facetransfer.progress import setup_logging
 from facetransfer.report import plots
 
-setup_logging()
-paths = Paths(data=data_dir, models=models_dir, logs=logs_dir, reports=reports_dir)
+paths = Paths(root=home, data=data_dir, models=models_dir, logs=logs_dir, reports=reports_dir)
 figures = paths.reports / "figures"
 
 # %% [markdown]
@@ -100,11 +107,9 @@ print("mean majority-class accuracy:", baseline[["train", "validation", "test"]]
 # %%
 from facetransfer.data.images import read_rgb, resize
 
-shown = ["Male", "Smiling", "Eyeglasses", "Wearing_Hat", "Blond_Hair", "Black_Hair", "No_Beard", "Bangs"]
-rng = np.random.default_rng(seed)
-sample = celeba.attributes.sample(min(12, len(celeba.attributes)), random_state=seed)
+sample = celeba.attributes.sample(min(faces_shown, len(celeba.attributes)), random_state=seed)
 faces = np.stack([resize(read_rgb(p), (178, 218)) for p in celeba.paths(sample.index)])
-titles = [", ".join(a for a in shown if row[a]) or "-" for _, row in sample.iterrows()]
+titles = [", ".join(a for a in shown_attributes if row[a]) or "-" for _, row in sample.iterrows()]
 fig = plots.image_grid(faces, titles, ncols=6, title="Faces with some of their attributes")
 plots.save_figure(fig, figures / "01_faces.png");
 

@@ -21,6 +21,10 @@
 # seed compared them, each trained with its own TensorBoard run (`logs/02_attribute_cnn/`) and saved as
 # H5 in `models/`. Then an improved network is trained on the same data for comparison.
 #
+# **Why H5.** The project's design asks for H5 files, the format the seed used and the one most tools
+# read, although Keras now calls it legacy; each model is also written as `.keras`, Keras' native
+# format, beside it.
+#
 # Open TensorBoard beside it: `make tensorboard` (or `tensorboard --logdir logs`).
 
 # %% tags=["parameters"]
@@ -31,10 +35,11 @@ celeba_dir = None          # your CelebA folder (official or Kaggle layout); Non
 synthetic_size = "default"  # size of the drawn default data: "tiny" (CI) or "default"
 limit = None               # at most this many images (None: all)
 seed = 0                   # reaches every random choice
-data_dir = None            # None: data/
-models_dir = None          # None: models/
-logs_dir = None            # None: logs/
-reports_dir = None         # None: reports/
+home = ".."                # the project folder the outputs go under (relative to this notebook)
+data_dir = None            # None: <home>/data
+models_dir = None          # None: <home>/models
+logs_dir = None            # None: <home>/logs
+reports_dir = None         # None: <home>/reports
 image_size = seed_arch.image_size  # the seed's input size
 crop = seed_arch.crop      # the seed's: the whole crop squashed square
 epochs = seed_arch.epochs  # the seed trained each config 30 epochs
@@ -50,6 +55,10 @@ teacher = "auto"           # distil dlib's face network into the improved one: "
                            # "auto" (dlib when face_recognition_models is installed)
 
 # %%
+from facetransfer.progress import setup_logging
+
+setup_logging()  # first: TensorFlow, loaded by the imports below, then starts without its notices
+
 import importlib.util
 
 import pandas as pd
@@ -64,11 +73,9 @@ from facetransfer.modeling.bases import resolve_base
 from facetransfer.modeling.checkpoints import load_model_file
 from facetransfer.modeling.fit import run_dir
 from facetransfer.modeling.networks import SEED_CONFIGS, seed_cnn
-from facetransfer.progress import setup_logging
 from facetransfer.report import plots
 
-setup_logging()
-paths = Paths(data=data_dir, models=models_dir, logs=logs_dir, reports=reports_dir)
+paths = Paths(root=home, data=data_dir, models=models_dir, logs=logs_dir, reports=reports_dir)
 figures = paths.reports / "figures"
 
 # %%
@@ -159,6 +166,8 @@ if teacher == "auto":
     teacher = "dlib" if importlib.util.find_spec("face_recognition_models") else None
 teacher_path = resolve_base(teacher, paths.models) if teacher else None
 print("teacher:", teacher or "none")
+
+# %%
 if train_improved:
     improved_data = load_attribute_data(celeba, improved_image_size, paths.cache, crop=improved_crop,
                                         teacher=teacher_path, geometry=improved_geometry)
@@ -170,6 +179,9 @@ if train_improved:
     improved = load_model_file(result.checkpoint)
     evaluations["improved"] = evaluate_attribute_model(
         improved, improved_data, "test", run_dir=logs, step=improved_epochs)
+
+# %%
+if train_improved:
     fig = plots.attribute_accuracy_vs_baseline(evaluations["improved"].report,
                                                title="Improved: per-attribute test accuracy")
     plots.save_figure(fig, figures / "02_improved_accuracy_vs_baseline.png");

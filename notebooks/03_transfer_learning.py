@@ -37,10 +37,11 @@ celeba_dir = None          # your CelebA folder (official or Kaggle layout); Non
 synthetic_size = "default"  # size of the drawn default data: "tiny" (CI) or "default"
 limit = None               # at most this many training images (None: all)
 seed = 0                   # reaches every random choice
-data_dir = None            # None: data/
-models_dir = None          # None: models/
-logs_dir = None            # None: logs/
-reports_dir = None         # None: reports/
+home = ".."                # the project folder the outputs go under (relative to this notebook)
+data_dir = None            # None: <home>/data
+models_dir = None          # None: <home>/models
+logs_dir = None            # None: <home>/logs
+reports_dir = None         # None: <home>/reports
 seed_base = "auto"         # a seed model in models/, or "auto": the best of the three configs
 improved_base = "improved.h5"  # used when present in models/ (notebook 02 trains it)
 seed_epochs = config.HEADS["seed"].epochs  # the seed's: 150
@@ -55,10 +56,14 @@ negatives = config.NEGATIVES  # CelebA faces drawn as negatives when there is no
 target_false_accept = config.TARGET_FALSE_ACCEPT
 strangers = config.STRANGERS  # CelebA strangers each threshold is chosen on (0: validation negatives)
 use_dlib = True            # also transfer on dlib's face ResNet (face_recognition_models), when installed
-final = "auto"             # the base whose model becomes models/<person>.h5: "auto" = dlib, improved, seed
+final = "auto"             # the base whose model becomes models/<person>.h5; "auto": dlib, else improved, else seed
 align = "auto"             # detect and align faces: "auto" (yes for real photos), "yes", "no"
 
 # %%
+from facetransfer.progress import setup_logging
+
+setup_logging()  # first: TensorFlow, loaded by the imports below, then starts without its notices
+
 import numpy as np
 import pandas as pd
 from IPython.display import display
@@ -73,12 +78,10 @@ from facetransfer.modeling.bases import geometry_of, resolve_base
 from facetransfer.modeling.checkpoints import load_model_file, model_metadata
 from facetransfer.modeling.fit import run_dir
 from facetransfer.modeling.transfer import transfer
-from facetransfer.progress import setup_logging
 from facetransfer.report import plots
 from facetransfer.report.evaluate import roc_curve
 
-setup_logging()
-paths = Paths(data=data_dir, models=models_dir, logs=logs_dir, reports=reports_dir)
+paths = Paths(root=home, data=data_dir, models=models_dir, logs=logs_dir, reports=reports_dir)
 figures = paths.reports / "figures"
 
 # %%
@@ -167,7 +170,10 @@ if have_improved:
 # `face_recognition_models` package, read into a plain Keras model), frozen. Its head is dlib's own
 # rule: closeness to the mean descriptor of the person's photos, the threshold chosen on the same
 # strangers (on the benchmark it beats a trained logistic head: BENCHMARKS.md). It was trained on its
-# own 150x150 face chips, so the same photos are aligned again to that geometry.
+# own 150x150 face chips, so the same photos are aligned again to that geometry. A few of the drawn
+# faces are too stylised for the face detector: those photos are skipped, and one line says how many
+# and why (the list: the split's `attrs["skipped"]`, or every file in the log after
+# `setup_logging(verbose=True)`).
 
 # %%
 if have_dlib:

@@ -31,12 +31,17 @@ limit = 24                 # at most this many photos
 video = None               # a video file to label; None: a short clip made from the photos above
 every = 5                  # label every n-th frame of the video
 video_frames = 12          # at most this many labelled frames
-data_dir = None
-models_dir = None
-logs_dir = None
-reports_dir = None
+home = ".."                # the project folder the outputs go under (relative to this notebook)
+data_dir = None            # None: <home>/data
+models_dir = None          # None: <home>/models
+logs_dir = None            # None: <home>/logs
+reports_dir = None         # None: <home>/reports
 
 # %%
+from facetransfer.progress import setup_logging
+
+setup_logging()  # first: TensorFlow, loaded by the imports below, then starts without its notices
+
 from pathlib import Path
 
 import pandas as pd
@@ -51,12 +56,11 @@ from facetransfer.modeling.predict import (
     load_person_model,
     predict_image,
 )
-from facetransfer.progress import progress_bar, setup_logging
+from facetransfer.progress import progress_bar
 from facetransfer.report import plots
 from facetransfer.report.annotate import annotate_photo
 
-setup_logging()
-paths = Paths(data=data_dir, models=models_dir, logs=logs_dir, reports=reports_dir)
+paths = Paths(root=home, data=data_dir, models=models_dir, logs=logs_dir, reports=reports_dir)
 figures = paths.reports / "figures"
 
 # %%
