@@ -202,7 +202,7 @@ def identify_50k(faces: int = 50_000) -> dict:
     subprocess.run([sys.executable, "-c", "import facetransfer.modeling.gallery"], check=True)
     timings["of which importing modeling.gallery (TensorFlow) s"] = time.perf_counter() - t0
     from facetransfer.library import queries
-    from facetransfer.modeling.gallery import load_gallery
+    from facetransfer.modeling.gallery_files import load_gallery
 
     t0 = time.perf_counter()
     loaded = queries.load_faces(index, base["weights_sha256"])

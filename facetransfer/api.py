@@ -20,7 +20,6 @@ The examples run as doctests on a real face that matplotlib ships (Grace Hopper'
 from __future__ import annotations
 
 import functools
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -28,15 +27,15 @@ import numpy as np
 from facetransfer.config import MIN_FACE_CONFIDENCE, TARGET_FALSE_ACCEPT, home
 from facetransfer.data.faces import detect_faces
 from facetransfer.data.fotos import people_folders
-from facetransfer.data.images import list_images
+from facetransfer.data.photo_files import existing_folder, photos_in
 from facetransfer.errors import InputError, UsageError
 from facetransfer.library import queries
 from facetransfer.library.index import index_library
 from facetransfer.modeling.attribute_head import load_attribute_head
 from facetransfer.modeling.describe import FaceEmbedder
 from facetransfer.modeling.gallery import (
-    CARRIED_BASE,
     Gallery,
+    carry_base,
     embedder_for,
     identify_image,
     largest_faces,
@@ -59,26 +58,6 @@ __all__ = [
     "index",
     "photos_in",
 ]
-
-
-def photos_in(item, *, recursive: bool = False) -> list:
-    """The photos `item` stands for: [array] for an array, [path] for a file, every photo of a
-    list, the photos of a folder (sorted; its sub-folders' too when `recursive`). InputError
-    for a path that is not there or a folder with no photos."""
-    if isinstance(item, np.ndarray):
-        return [item]
-    if isinstance(item, (list, tuple)):  # several photos of one person
-        return [photo for each in item for photo in photos_in(each, recursive=recursive)]
-    path = Path(item)
-    if not path.exists():
-        raise InputError(f"{path}: no such file or folder")
-    if path.is_dir():
-        found = list_images(path, recursive=recursive)
-        if not found:
-            hint = "" if recursive else " (photos in its sub-folders: recursive=True)"
-            raise InputError(f"{path}: a folder with no photos{hint}")
-        return found
-    return [path]
 
 
 def _one_or_many(item, recursive: bool, per_photo):
@@ -223,7 +202,7 @@ def enrol(
     """
     _check_limits(target_false_accept, None)
     model = embedder(base)
-    people = people_folders(_existing_folder(folder))
+    people = people_folders(existing_folder(folder))
     made = enrol_people(
         people,
         model,
@@ -237,29 +216,6 @@ def enrol(
         made.save(gallery)
         made.folder = Path(gallery)
     return made
-
-
-def _existing_folder(folder) -> Path:
-    path = Path(folder)
-    if not path.exists():
-        raise InputError(f"{path}: no such folder")
-    if not path.is_dir():
-        raise InputError(f"{path}: a file, not a folder")
-    return path
-
-
-def carry_base(model: FaceEmbedder, gallery_dir) -> None:
-    """A base given as a file is copied into the gallery folder (base.h5 + its card), so the
-    gallery finds it wherever the folder goes; a named base (dlib) is rebuilt from the package."""
-    if model.path is None:
-        return
-    target = Path(gallery_dir) / CARRIED_BASE
-    target.parent.mkdir(parents=True, exist_ok=True)
-    for source, dest in ((model.path, target), (model.path.with_suffix(".json"), None)):
-        dest = dest or target.with_suffix(".json")
-        partial = dest.with_name(f".{dest.name}.partial")
-        shutil.copyfile(source, partial)
-        Path(partial).replace(dest)
 
 
 def _gallery(gallery) -> Gallery:
@@ -357,7 +313,7 @@ def find(
     wanted = largest_faces(model, photos_in(img), confidence)[0]
     limit = model.distance_for(target_false_accept) if max_distance is None else max_distance
     hits = []
-    for photo in photos_in(_existing_folder(folder), recursive=recursive):
+    for photo in photos_in(existing_folder(folder), recursive=recursive):
         try:
             boxes, vectors, _ = model.faces(photo, confidence)
         except InputError:

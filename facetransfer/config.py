@@ -85,6 +85,7 @@ class Architecture:
     distill_weight: float = 0.0
     relational_weight: float = 0.0
     teacher_centres: bool = False
+    name: str = ""  # its key in ARCHITECTURES: "seed" or "improved" (the network it builds)
 
 
 ARCHITECTURES = {
@@ -98,6 +99,7 @@ ARCHITECTURES = {
         precision="float32",
         augment=None,
         identity_weight=0.0,
+        name="seed",
     ),
     # 112 px and widths 32..256 (1.2 M parameters; it was 128 px and 64..256, 1.9 M): the student
     # of `--teacher dlib`, small enough to score faces several times faster than dlib's ResNet
@@ -116,6 +118,7 @@ ARCHITECTURES = {
         distill_weight=DISTILL_WEIGHT,
         relational_weight=0.0,
         teacher_centres=False,
+        name="improved",
     ),
 }
 SEED_CONFIGS = ("model1", "model2", "model3")  # the seed's compile configs (modeling.networks)

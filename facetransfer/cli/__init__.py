@@ -6,6 +6,7 @@ same functions as the notebooks and the Python API.
   people:  enrol, identify, verify, find, cluster
   library: index, merge-index (then identify / find / cluster --index FILE)
   faces:   detect, represent, analyze
+  report:  a static HTML page of the groups and people (from cluster or an index)
 
 Exit codes (the same for every command):
   0  done; for a question, yes (same person, someone known, someone accepted)
@@ -29,7 +30,7 @@ import sys
 import traceback
 
 from facetransfer import config
-from facetransfer.cli import faces, library, people, person, train
+from facetransfer.cli import clusters, faces, library, people, person, report, train
 from facetransfer.errors import ExitCode, FacetransferError
 
 log = logging.getLogger("facetransfer")
@@ -49,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
         ", else the working directory)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (train, person, people, library, faces):
+    for module in (train, person, people, clusters, library, faces, report):
         module.register(sub)
     return parser
 

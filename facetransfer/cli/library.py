@@ -136,7 +136,7 @@ def identify(args) -> int:
 
     gallery_folder(args.gallery)
     from facetransfer.library import queries
-    from facetransfer.modeling.gallery import load_gallery
+    from facetransfer.modeling.gallery_files import load_gallery
 
     gallery = load_gallery(args.gallery)
     faces = queries.load_faces(
@@ -239,7 +239,7 @@ def cluster(args) -> int:
 
     faces = queries.load_faces(args.index, min_face_confidence=args.min_face_confidence)
     if args.gallery is not None:
-        from facetransfer.modeling.gallery import load_gallery
+        from facetransfer.modeling.gallery_files import load_gallery
 
         gallery = load_gallery(args.gallery)
         named = queries.identify_faces(faces, gallery)

@@ -256,3 +256,31 @@ def check_new_output(path, what: str) -> Path:
     if path.exists() and not path.is_dir():
         raise InputError(f"{path}: a file is there; the {what} is a folder")
     return path
+
+
+def namings(values) -> dict[int, str]:
+    """`--name K=NAME` values as {group: name}, each name a plain folder name, checked."""
+    from facetransfer.modeling.gallery_files import check_person_name
+
+    wanted = {}
+    for naming in values or []:
+        cluster, _, name = naming.partition("=")
+        if not name or not cluster.strip().lstrip("-").isdigit():
+            raise UsageError(f"--name {naming!r}: expected CLUSTER=NAME, e.g. 0=ana")
+        check_person_name(name, f"--name {naming}")
+        if int(cluster) in wanted:
+            raise UsageError(f"--name {naming!r}: group {cluster} is named twice")
+        wanted[int(cluster)] = name
+    if len(set(wanted.values())) < len(wanted):
+        raise UsageError("--name: two groups given the same name")
+    return wanted
+
+
+def add_index(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--index",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="answer from this index of a photo library (`facetransfer index`), not from photos",
+    )

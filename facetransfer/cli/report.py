@@ -17,25 +17,6 @@ from facetransfer.cli.output import say
 from facetransfer.errors import ExitCode, InputError, UsageError
 
 
-def _namings(values) -> dict[int, str]:
-    """--name CLUSTER=NAME, read as `cluster --name` reads it (people.py; the two could share
-    one reader in options.py)."""
-    from facetransfer.modeling.gallery_files import check_person_name
-
-    wanted: dict[int, str] = {}
-    for naming in values or []:
-        cluster, _, name = naming.partition("=")
-        if not name or not cluster.strip().lstrip("-").isdigit():
-            raise UsageError(f"--name {naming!r}: expected CLUSTER=NAME, e.g. 0=ana")
-        check_person_name(name, f"--name {naming}")
-        if int(cluster) in wanted:
-            raise UsageError(f"--name {naming!r}: group {cluster} is named twice")
-        wanted[int(cluster)] = name
-    if len(set(wanted.values())) < len(wanted):
-        raise UsageError("--name: two groups given the same name")
-    return wanted
-
-
 def _index_data(path: Path):
     """The report's data from the photo index: `facetransfer.library.queries.report_rows(path)`
     gives (faces, photos), the rows `facetransfer.report.html.groups_from_index` takes (its
@@ -66,7 +47,7 @@ def cmd_report(args) -> int:
         table = options.check_file(folder / "clusters.csv", "clusters.csv in the clusters folder")
         if args.photos:
             options.check_photos(args.photos, recursive=args.recursive)
-    wanted = _namings(args.name)
+    wanted = options.namings(args.name)
 
     from facetransfer.report.html import MAX_FACES_SHOWN, groups_from_clusters_csv, write_report
 

@@ -15,7 +15,7 @@ from facetransfer.config import MIN_FACE_CONFIDENCE
 from facetransfer.errors import InputError, UsageError
 from facetransfer.library import store
 from facetransfer.modeling.card import ModelCard, card_from_dict
-from facetransfer.modeling.gallery import Gallery, match
+from facetransfer.modeling.gallery_files import Gallery, match
 
 CHUNK = 2048  # descriptors compared at a time (a gallery's pair table stays a few MB)
 

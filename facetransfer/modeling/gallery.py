@@ -16,11 +16,8 @@ those.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
-import zipfile
-from dataclasses import dataclass, field
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -29,168 +26,34 @@ from facetransfer.config import MIN_FACE_CONFIDENCE, TARGET_FALSE_ACCEPT
 from facetransfer.data.images import ImageReadError
 from facetransfer.errors import InputError, NoFaceError
 from facetransfer.modeling.bases import NAMED_BASES
-from facetransfer.modeling.card import (
-    BaseRef,
-    CardError,
-    Decision,
-    ModelCard,
-    card_from_dict,
-    read_card,
-    write_card,
-)
 from facetransfer.modeling.describe import FaceEmbedder
 from facetransfer.modeling.gallery_files import (
     CARRIED_BASE,
     FACES_FILE,
     GALLERY_FILE,
+    Gallery,
     check_person_name,
-    gallery_folder,
+    load_gallery,
+    match,
 )
 from facetransfer.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
-
-@dataclass
-class Gallery:
-    """Enrolled people on one base: each face's descriptor and owner, and each person's
-    `max_distance` (a face within it may be theirs) and how it was chosen."""
-
-    base: BaseRef
-    names: np.ndarray  # (n_faces,) the person each enrolled face belongs to
-    vectors: np.ndarray  # (n_faces, dim)
-    people: dict[str, dict] = field(default_factory=dict)  # name -> max_distance, counts, ...
-    target_false_accept: float = TARGET_FALSE_ACCEPT
-    card: ModelCard | None = None  # the base's card: the crop its faces were described in
-    folder: Path | None = None  # where it was loaded from (a carried base lies there)
-
-    def distances(self, vectors: np.ndarray) -> tuple[list[str], np.ndarray]:
-        """(names, (n_vectors, n_people)): each descriptor's mean distance to each person's
-        enrolled faces."""
-        names = sorted(self.people)
-        vectors = np.asarray(vectors, np.float64).reshape(-1, self.vectors.shape[1])
-        pairs = np.linalg.norm(vectors[:, None] - self.vectors[None].astype(np.float64), axis=-1)
-        return names, np.stack([pairs[:, self.names == n].mean(axis=1) for n in names], axis=1)
-
-    def gallery_card(self, faces_sha256: str) -> ModelCard:
-        base = self.card or ModelCard(kind="base")
-        widest = max(float(p["max_distance"]) for p in self.people.values())
-        return ModelCard(
-            kind="gallery",
-            geometry=base.geometry,
-            image_size=base.image_size,
-            crop=base.crop,
-            arch=base.arch,
-            learned_from=base.learned_from,
-            distance_thresholds=base.distance_thresholds,
-            decision=Decision(
-                "distance",
-                widest,
-                self.target_false_accept,
-                "each person's own max_distance (people.<name>.max_distance); this is the widest",
-            ),
-            base=self.base,
-            extra={"people": self.people, "faces": len(self.names), "faces_sha256": faces_sha256},
-        )
-
-    def save(self, out_dir) -> Path:
-        """faces.npz, then gallery.json (which records faces.npz's digest), each written to a
-        temporary name and renamed: a kill leaves the previous gallery or the new one."""
-        out_dir = Path(out_dir)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        partial = out_dir / f".{FACES_FILE}.partial.npz"
-        np.savez(partial, names=self.names.astype(str), vectors=self.vectors)
-        digest = _sha256_file(partial)
-        os.replace(partial, out_dir / FACES_FILE)
-        return write_card(out_dir / GALLERY_FILE, self.gallery_card(digest))
-
-
-def _sha256_file(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def _read_faces(faces_path: Path) -> tuple[np.ndarray, np.ndarray]:
-    try:
-        with np.load(faces_path, allow_pickle=False) as saved:
-            missing = {"names", "vectors"} - set(saved.files)
-            if missing:
-                raise InputError(f"{faces_path}: damaged, no {' or '.join(sorted(missing))} array")
-            names, vectors = saved["names"], saved["vectors"]
-    except InputError:
-        raise
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as error:
-        first = (str(error).splitlines() or [""])[0][:120]
-        raise InputError(f"{faces_path}: damaged ({type(error).__name__}: {first})") from None
-    if vectors.ndim != 2 or len(names) != len(vectors) or not len(vectors):
-        raise InputError(f"{faces_path}: damaged, {len(names)} names for {vectors.shape} vectors")
-    if not np.isfinite(vectors).all():
-        raise InputError(f"{faces_path}: damaged, descriptors that are not finite numbers")
-    return names.astype(str), vectors.astype(np.float32)
-
-
-def _people(card: ModelCard, where: Path) -> dict[str, dict]:
-    people = card.extra.get("people")
-    if not isinstance(people, dict) or not people:
-        raise CardError(f"{where}: lists no people")
-    checked = {}
-    for name, record in people.items():
-        check_person_name(name, where)
-        if not isinstance(record, dict):
-            raise CardError(f"{where}: person {name!r} is not a record")
-        record = dict(record)
-        if "max_distance" not in record and "threshold" in record:  # before the model card
-            record["max_distance"] = record.pop("threshold")
-        value = record.get("max_distance")
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, float))
-            or not (np.isfinite(value) and value > 0)
-        ):
-            raise CardError(f"{where}: person {name!r} has max_distance {value!r}, not a distance")
-        checked[name] = record
-    return checked
-
-
-def load_gallery(path) -> Gallery:
-    """A gallery folder (or its gallery.json), every part checked: its card, its faces, that the
-    two belong together (faces.npz's digest, the people in both)."""
-    folder = gallery_folder(path)
-    card = read_card(folder / GALLERY_FILE)
-    where = folder / GALLERY_FILE
-    if card.kind != "gallery":
-        raise CardError(f"{where}: its card says it is a {card.kind}, not a gallery")
-    if card.base is None:
-        raise CardError(f"{where}: does not say which base its faces were described on")
-    people = _people(card, where)
-    faces_path = folder / FACES_FILE
-    recorded = card.extra.get("faces_sha256")
-    if recorded and recorded != _sha256_file(faces_path):
-        raise InputError(
-            f"{faces_path}: not the faces {where} was saved with (edited, or another "
-            "gallery's file): enrol again"
-        )
-    names, vectors = _read_faces(faces_path)
-    if set(names) != set(people):
-        extra, lacking = sorted(set(names) - set(people)), sorted(set(people) - set(names))
-        said = f"faces of {', '.join(extra)} not listed" if extra else ""
-        said += ("; " if said else "") + (f"no faces for {', '.join(lacking)}" if lacking else "")
-        raise InputError(f"{faces_path}: does not match {where} ({said}): enrol again")
-    rate = card.decision.target_false_accept if card.decision else None
-    base_card = card_from_dict(
-        {
-            "kind": "base",
-            "geometry": card.geometry,
-            "crop": card.crop,
-            "arch": card.arch,
-            "image_size": card.image_size,
-            "distance_thresholds": card.distance_thresholds,
-            "schema_version": card.schema_version,
-        },
-        where,
-    )
-    return Gallery(
-        card.base, names, vectors, people, rate or TARGET_FALSE_ACCEPT, base_card, folder
-    )
+__all__ = [
+    "CARRIED_BASE",
+    "FACES_FILE",
+    "GALLERY_FILE",
+    "Gallery",
+    "load_gallery",
+    "match",
+    "embedder_for",
+    "enrol",
+    "identify_image",
+    "largest_faces",
+    "verify",
+    "carry_base",
+]
 
 
 def embedder_for(gallery: Gallery, base=None) -> FaceEmbedder:
@@ -291,32 +154,6 @@ def _choose_thresholds(gallery: Gallery, embedder: FaceEmbedder, strangers) -> N
             record["chosen_on"] = f"the base's calibrated distance for {rate:.2%} false accepts"
 
 
-def match(gallery: Gallery, vectors: np.ndarray, max_distance: float | None = None) -> list[dict]:
-    """For each descriptor: the person (the closest of those within their max_distance, or
-    "unknown"), its distance, and the next closest person and their distance. `max_distance`
-    replaces every person's own."""
-    names, table = gallery.distances(vectors)
-    limits = np.array(
-        [gallery.people[n]["max_distance"] if max_distance is None else max_distance for n in names]
-    )
-    answers = []
-    for distances in table:
-        order = np.argsort(distances)
-        passing = [i for i in order if distances[i] <= limits[i]]
-        best = passing[0] if passing else order[0]
-        others = [i for i in order if i != best]
-        answers.append(
-            {
-                "person": names[best] if passing else "unknown",
-                "distance": round(float(distances[best]), 4),
-                "max_distance": round(float(limits[best]), 4),
-                "runner_up": names[others[0]] if others else None,
-                "runner_up_distance": round(float(distances[others[0]]), 4) if others else None,
-            }
-        )
-    return answers
-
-
 def identify_image(
     gallery: Gallery,
     embedder: FaceEmbedder,
@@ -377,3 +214,17 @@ def verify(
         "same": bool(distance <= limit),
         "photos": [len(first), len(second)],
     }
+
+
+def carry_base(model: FaceEmbedder, gallery_dir) -> None:
+    """A base given as a file is copied into the gallery folder (base.h5 + its card), so the
+    gallery finds it wherever the folder goes; a named base (dlib) is rebuilt from the package."""
+    if model.path is None:
+        return
+    target = Path(gallery_dir) / CARRIED_BASE
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for source, dest in ((model.path, target), (model.path.with_suffix(".json"), None)):
+        dest = dest or target.with_suffix(".json")
+        partial = dest.with_name(f".{dest.name}.partial")
+        shutil.copyfile(source, partial)
+        Path(partial).replace(dest)
