@@ -2,18 +2,21 @@
 (`cluster_descriptors`), then kept as new photos come (`assign_new`) without clustering
 everything again, and a group the user named keeps its name.
 
-The method is Chinese whispers (dlib's face clustering) on a nearest-neighbour graph that faiss
-finds: each face is joined to its 20 nearest within the base's calibrated distance, by an edge
-that weighs more the closer they are, and each face takes the group that weighs most among its
-neighbours (facetransfer.modeling.clustering, where `facetransfer cluster` uses it too, holds it
-and says what it was measured against). Why this one, measured on the sample's wild photos
-(adjusted Rand index, dlib base): 1.000 on benchmarks/gallery.py's five people and 0.933 on all
-100 people, against 0.989 and 0.866 for average linkage over all pairs (which needs memory for
-every pair: 3.7 GB at 20,000 faces), 0.50-0.64 for HDBSCAN on the same graph and 0.00 for
-connected components with a density rule (Immich's and PhotoPrism's way: at the 1% distance one
-chain of close pairs joins nearly everybody). It needs memory for faces x 20 edges, and its
-update rule is the incremental one: a new face takes the group that weighs most among its
-neighbours, as every face did.
+The method is Chinese whispers (dlib's face clustering) on a graph of mutual nearest neighbours
+that faiss finds: two faces are joined when each is among the other's 40 nearest and they are
+within the base's calibrated distance, by an edge that weighs more the closer they are; each
+face takes the group that weighs most among its neighbours. facetransfer.modeling.clustering
+holds it (`facetransfer cluster` uses it too, and modeling cannot import this package).
+
+Why this one, measured (adjusted Rand index, dlib base; `benchmarks/cluster_scale.py`,
+BENCHMARKS.md): on the sample's wild photos 1.000 for benchmarks/gallery.py's five people and
+0.929 for all 100 people, against 0.989 and 0.866 for average linkage over all pairs (memory for
+every pair: 3.7 GB at 20,000 faces); HDBSCAN on the same graph and connected components with a
+density rule (Immich's and PhotoPrism's way) did worse on the real sample, the latter joining
+nearly everybody; whispers on one-way neighbours did as well on the real sample but fell apart
+at 100,000 synthetic faces, where every face has people of its own and a thousand strangers
+within the distance. Memory grows with faces x 40, and the update rule is the incremental one:
+a new face takes the group that weighs most among its neighbours, as every face did.
 
 The state, as a photo index keeps it: for each face a group id (`UNGROUPED`, -1, for a face in
 no group), and a dict of the names users gave to group ids. Group ids are stable under
@@ -70,8 +73,9 @@ def assign_new(
     with ids after the largest one used, largest group first. Two existing groups are never
     merged nor split here; `names` (group id -> name) comes back as it was given.
 
-    Work and memory grow with the faces searched (the new and the ungrouped ones) times all the
-    faces: adding a few photos to a large library is quick."""
+    Only the new faces and their nearest are searched (each against all the faces), so adding
+    a few photos to a large library costs what those photos' faces do; faces in no group that
+    no new face comes near stay as they were."""
     vectors = np.asarray(vectors, dtype=np.float32)
     new_vectors = np.asarray(new_vectors, dtype=np.float32)
     labels = np.asarray(labels, dtype=np.int64)
@@ -89,7 +93,8 @@ def assign_new(
     start = int(labels.max(initial=UNGROUPED)) + 1  # the first id a new group may take
     initial = np.concatenate([labels, np.full(len(new_vectors), UNGROUPED, dtype=np.int64)])
     initial[free] = start + np.arange(len(free))  # each face to place on its own at first
-    graph = neighbour_graph(everything, max_distance, neighbours=neighbours, queries=free)
+    new = n + np.arange(len(new_vectors))  # only the edges near the new faces are searched
+    graph = neighbour_graph(everything, max_distance, neighbours=neighbours, around=new)
     settled = chinese_whispers(graph, initial, free=free, seed=seed)
     fresh = free[settled[free] >= start]  # gathered with no existing group
     numbered = by_size(settled[fresh], min_size)

@@ -1,22 +1,26 @@
 """Group the faces of unlabelled photos by person: Chinese whispers (dlib's face clustering) on a
-nearest-neighbour graph of their descriptors, found with faiss.
+graph of mutual nearest neighbours among their descriptors, found with faiss.
 
-Each face is joined to its `NEIGHBOURS` nearest faces (faiss's exact search, in blocks: memory
-grows with faces x neighbours, never faces x faces) when they are within the base's calibrated
-distance for 1% false accepts, by an edge that weighs more the closer they are (1 - d / max);
-then every face, in a random order, again and again, takes the group that weighs most among its
-neighbours, until none changes (Chinese whispers, as dlib's `chinese_whispers` does it, with
-weighted edges and the faces updated in a few batches at a time so that numpy does the work).
+Each face's `NEIGHBOURS` nearest are found (faiss's exact search, in blocks: memory grows with
+faces x neighbours, never faces x faces); two faces are joined when each is among the other's
+nearest and they are within the base's calibrated distance for 1% false accepts, by an edge that
+weighs more the closer they are (1 - d / max). Then every face, in a random order, again and
+again, takes the group that weighs most among its neighbours until none changes (Chinese
+whispers as dlib's `chinese_whispers` does it, with weighted edges, faces updated a tenth at a
+time so that numpy does the work).
 
-Measured on the sample's wild photos (dlib base, `benchmarks/cluster_scale.py --candidates`):
-adjusted Rand index 1.000 on the five people of benchmarks/gallery.py (average linkage over
-all pairs, which this replaces: 0.989) and 0.933 on all 100 people's 2,549 faces (average
-linkage 0.866; HDBSCAN on the same graph 0.50-0.64; connected components with a density rule,
-as DBSCAN, Immich and PhotoPrism do it, 0.00: at the 1% distance one chain of close pairs joins
-nearly everybody). Unweighted edges, dlib's own, lose more as neighbours grow (0.44 at 40).
+Why mutual: at the 1% distance, in a library of 100,000 faces every face has a thousand faces of
+other people within reach, and a stranger's nearest are all someone else's; an edge that must
+hold both ways keeps a stranger out of the big group next to it. What was weighed
+(`benchmarks/cluster_scale.py --candidates`, ARI, dlib base): see that benchmark's section in
+BENCHMARKS.md; in short, on the wild sample's five people of benchmarks/gallery.py 1.000
+(average linkage over all pairs, which this replaces: 0.989), on all 100 of its people 0.929
+(average linkage 0.866), and on 100,000 synthetic faces 0.96 where the same whispers on
+one-way neighbours fall to 0.13 and connected components with a density rule (DBSCAN, Immich's
+and PhotoPrism's way) join nearly everybody even on the real sample.
 
-`average_linkage_labels` (scikit-learn, all pairs: quadratic memory) is kept to compare with.
-facetransfer.library.clusters adds incremental assignment for a photo library.
+`average_linkage_labels` (scikit-learn, all pairs: memory grows with faces squared) is kept to
+compare with. facetransfer.library.clusters adds incremental assignment for a photo library.
 """
 
 from __future__ import annotations
@@ -42,46 +46,57 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 UNGROUPED = -1  # a face that fits no group (alone, or in a group under min_size)
-NEIGHBOURS = 20  # edges per face: measured best on the wild sample (10: 0.922, 30: 0.923)
+NEIGHBOURS = 40  # neighbours searched per face (benchmarks/cluster_scale.py --candidates)
 ITERATIONS = 100  # dlib's default; the sample settles in under 20
-BATCHES = 10  # faces updated together: Chinese whispers is sequential, this nearly so
+BATCHES = 10  # updates a tenth of the faces at a time: whispers are sequential, this nearly so
 SEARCH_BLOCK = 8192  # faces searched at once: bounds the search's working memory
 
 
 # -- the graph and its groups -----------------------------------------------------------------
 
 
+def _search(index, vectors: np.ndarray, asked: np.ndarray, k: int):
+    """Each asked face's `k` nearest (itself among them) and their Euclidean distances."""
+    distances, found = [], []
+    for start in range(0, len(asked), SEARCH_BLOCK):
+        squared, near = index.search(vectors[asked[start : start + SEARCH_BLOCK]], k)
+        distances.append(np.sqrt(np.maximum(squared, 0)))
+        found.append(near)
+    return np.concatenate(distances), np.concatenate(found)
+
+
 def neighbour_graph(
-    vectors: np.ndarray, max_distance: float, *, neighbours: int = NEIGHBOURS, queries=None
+    vectors: np.ndarray, max_distance: float, *, neighbours: int = NEIGHBOURS, around=None
 ) -> sparse.csr_matrix:
-    """A symmetric sparse n x n graph: an edge between two faces when one is among the other's
-    `neighbours` nearest and they are within `max_distance` (Euclidean), weighing
-    1 - distance / max_distance (and a little more, so that one at max_distance counts).
-    `queries`: the faces whose neighbours are searched (default all); the others get edges only
-    from them."""
+    """A symmetric sparse n x n graph of mutual neighbours: an edge between two faces when each
+    is among the other's `neighbours` nearest and they are within `max_distance` (Euclidean),
+    weighing 1 - distance / max_distance (and a little more, so that one at max_distance
+    counts). `around`: only the edges near these faces (new ones): they and their neighbours
+    are searched, the graph holds the edges among those (default: every face's)."""
     if not max_distance > 0:
         raise ValueError(f"max_distance must be positive, got {max_distance}")
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     n = len(vectors)
-    queries = np.arange(n) if queries is None else np.asarray(queries, dtype=np.int64)
-    if n < 2 or not len(queries):
+    if n < 2 or (around is not None and not len(around)):
         return sparse.csr_matrix((n, n), dtype=np.float32)
     index = faiss.IndexFlatL2(vectors.shape[1])
     index.add(vectors)
     k = min(neighbours + 1, n)  # +1: a face finds itself
-    rows, cols, weights = [], [], []
-    for start in range(0, len(queries), SEARCH_BLOCK):
-        asked = queries[start : start + SEARCH_BLOCK]
-        squared, found = index.search(vectors[asked], k)
-        distance = np.sqrt(np.maximum(squared, 0))
-        keep = (found >= 0) & (found != asked[:, None]) & (distance <= max_distance)
-        rows.append(np.broadcast_to(asked[:, None], found.shape)[keep])
-        cols.append(found[keep])
-        weights.append((1 - distance[keep] / max_distance + 1e-3).astype(np.float32))
-    graph = sparse.csr_matrix(
-        (np.concatenate(weights), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
-    )
-    return graph.maximum(graph.T).tocsr()
+    if around is None:
+        asked = np.arange(n)
+        distance, found = _search(index, vectors, asked, k)
+    else:
+        first = np.unique(np.asarray(around, dtype=np.int64))
+        near_d, near = _search(index, vectors, first, k)
+        rest = np.setdiff1d(near[near >= 0], first)
+        rest_d, rest_found = _search(index, vectors, rest, k)
+        asked = np.concatenate([first, rest])
+        distance, found = np.concatenate([near_d, rest_d]), np.concatenate([near, rest_found])
+    keep = (found >= 0) & (found != asked[:, None]) & (distance <= max_distance)
+    rows = np.broadcast_to(asked[:, None], found.shape)[keep]
+    weights = (1 - distance[keep] / max_distance + 1e-3).astype(np.float32)
+    graph = sparse.csr_matrix((weights, (rows, found[keep])), shape=(n, n))
+    return graph.minimum(graph.T).tocsr()  # mutual: an edge both ways, or none
 
 
 def chinese_whispers(

@@ -62,6 +62,21 @@ def test_two_people_closer_than_the_distance_to_each_other_stay_apart(rng):
     assert cluster_descriptors(vectors, MAX_DISTANCE).tolist() == [0] * 15 + [1] * 15
 
 
+def test_a_stranger_near_a_big_group_is_not_taken_into_it(rng):
+    """A face within the distance of many of a group's faces, but farther from them than they
+    are from each other, is nobody's neighbour there: in a large library most faces are near
+    some big group, and a stranger stays in none."""
+    vectors, centres = _people(rng, [60])
+    offset = rng.normal(size=128)
+    stranger = centres[0] + offset * 0.42 / np.linalg.norm(offset)
+    vectors = np.vstack([vectors, stranger]).astype(np.float32)
+    assert np.linalg.norm(vectors[:60] - stranger, axis=1).max() < MAX_DISTANCE
+    labels = cluster_descriptors(vectors, MAX_DISTANCE)
+    assert labels[:60].tolist() == [0] * 60 and labels[60] == UNGROUPED
+    done = assign_new(vectors[:60], labels[:60], vectors[60:], MAX_DISTANCE)
+    assert done.labels[60] == UNGROUPED
+
+
 def test_new_faces_join_their_group_and_the_users_name_stays(rng):
     sizes = [8, 6, 4, 1]
     vectors, centres = _people(rng, sizes)
