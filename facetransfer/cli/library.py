@@ -192,21 +192,22 @@ def find(args) -> int:
         raise UsageError("find --index: give either --person NAME (with --gallery) or a PHOTO")
     if args.folder is not None:
         raise UsageError("find --index: the index replaces FOLDER; give one or the other")
-    from facetransfer import api
-
     if args.person is not None:
         if args.gallery is None:
             raise UsageError("find --person needs --gallery (where the person is enrolled)")
-        hits = api.find(
-            None,
-            index=args.index,
-            person=args.person,
-            gallery=args.gallery,
-            max_distance=args.max_distance,
-            min_face_confidence=args.min_face_confidence,
+        # answered from the index and the gallery alone: numpy, no TensorFlow to load
+        from facetransfer.library import queries
+        from facetransfer.modeling.gallery_files import load_gallery
+
+        known = load_gallery(args.gallery)
+        faces = queries.load_faces(
+            args.index, known.base.weights_sha256, min_face_confidence=args.min_face_confidence
         )
+        hits = queries.find_person(faces, known, args.person, max_distance=args.max_distance)
         who = args.person
     else:
+        from facetransfer import api
+
         options.check_photos([args.photo])
         options.check_base(args.base)
         if args.max_distance is None:
