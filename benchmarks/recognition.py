@@ -49,6 +49,9 @@ def photos_of(shared: Path, kind: str, people: list[int]) -> dict[int, list[Path
 
 
 def stage_base(args) -> None:
+    from dataclasses import replace
+
+    from facetransfer.config import ARCHITECTURES
     from facetransfer.data.celeba import load_celeba
     from facetransfer.modeling.attribute_evaluation import evaluate_attribute_model
     from facetransfer.modeling.attributes import (
@@ -79,18 +82,20 @@ def stage_base(args) -> None:
     assert not overlap, f"evaluation people among the training images: {overlap}"
     print(f"base training images: {data.counts()}, identity classes: {data.n_identities}")
     start = time.perf_counter()
+    given = {
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "identity_weight": args.identity_weight,
+        "distill_weight": args.distill_weight,
+        "relational_weight": args.relational_weight,
+        "teacher_centres": args.teacher_centres,
+    }
     _, result = train_attribute_model(
         data,
-        arch="improved",
-        epochs=args.epochs,
+        replace(ARCHITECTURES["improved"], **{k: v for k, v in given.items() if v is not None}),
         models_dir=WORK / "models",
         logs_dir=run_dir(WORK / "logs", "benchmark", "improved"),
-        batch_size=args.batch_size,
         seed=args.seed,
-        identity_weight=args.identity_weight,
-        distill_weight=args.distill_weight,
-        relational_weight=args.relational_weight,
-        teacher_centres=args.teacher_centres,
         name=args.base_name,
         verbose=2,
     )

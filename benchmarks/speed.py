@@ -352,7 +352,7 @@ def task_train(params: dict) -> dict:
         ).repeat()
     timer = StepTimes()
     load_before = load_average()
-    model.fit(data, epochs=1, steps_per_epoch=steps, verbose=0, callbacks=[timer])
+    model.fit(data, epochs=1, steps_per_epoch=steps, verbose=0, callbacks=[timer], shuffle=False)
     load_after = load_average()
     rates = []
     for r in range(params["repeats"]):

@@ -100,7 +100,7 @@ def _notebook_bar():
             super().__init__(*args, display=False, **kwargs)
             self._ready = True
 
-        def display(self, msg=None, pos=None, close=False, bar_style=None, check_delay=True):
+        def display(self, msg=None, pos=None, *, close=False, bar_style=None, check_delay=True):
             super().display(msg, pos, close=close, bar_style=bar_style, check_delay=False)
             if not self._ready:  # tqdm draws the first state while it sets up: not shown yet
                 return

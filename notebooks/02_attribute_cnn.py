@@ -60,6 +60,7 @@ from facetransfer.progress import setup_logging
 setup_logging()  # first: TensorFlow, loaded by the imports below, then starts without its notices
 
 import importlib.util
+from dataclasses import replace
 
 import pandas as pd
 from IPython.display import display
@@ -120,7 +121,7 @@ for config in configs:
     print(SEED_CONFIGS[config].description)
     logs = run_dir(paths.logs, "02_attribute_cnn", config)
     _, result = train_attribute_model(
-        data, arch="seed", config=config, epochs=epochs, batch_size=batch_size,
+        data, replace(seed_arch, epochs=epochs, batch_size=batch_size), config=config,
         models_dir=paths.models, logs_dir=logs, seed=seed, verbose=2)
     histories[config] = result.history
     best = load_model_file(result.checkpoint)
@@ -173,7 +174,7 @@ if train_improved:
                                         teacher=teacher_path, geometry=improved_geometry)
     logs = run_dir(paths.logs, "02_attribute_cnn", "improved")
     _, result = train_attribute_model(
-        improved_data, arch="improved", epochs=improved_epochs, batch_size=improved_batch_size,
+        improved_data, replace(improved_arch, epochs=improved_epochs, batch_size=improved_batch_size),
         models_dir=paths.models, logs_dir=logs, seed=seed, verbose=2)
     histories["improved"] = plots.attribute_history(result.history)
     improved = load_model_file(result.checkpoint)

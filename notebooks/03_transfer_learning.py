@@ -64,47 +64,29 @@ from facetransfer.progress import setup_logging
 
 setup_logging()  # first: TensorFlow, loaded by the imports below, then starts without its notices
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 from IPython.display import display
 
-from facetransfer.config import Paths
-from facetransfer.data.celeba import load_celeba
-from facetransfer.data.fotos import describe_split
-from facetransfer.data.intake import person_photos
-from facetransfer.demo.sources import resolve_celeba, resolve_fotos
+from facetransfer.config import Paths, PersonSettings
 from facetransfer.modeling.attributes import best_checkpoint
-from facetransfer.modeling.bases import geometry_of, resolve_base
-from facetransfer.modeling.checkpoints import load_model_file, model_metadata
+from facetransfer.modeling.card import read_card
+from facetransfer.modeling.checkpoints import load_model_file
 from facetransfer.modeling.fit import run_dir
-from facetransfer.modeling.transfer import transfer
+from facetransfer.modeling.person import train_person_model
 from facetransfer.report import plots
 from facetransfer.report.evaluate import roc_curve
 
 paths = Paths(root=home, data=data_dir, models=models_dir, logs=logs_dir, reports=reports_dir)
 figures = paths.reports / "figures"
-
-# %%
-fotos = resolve_fotos(fotos_dir, person, paths, seed)
-print("Photos:", fotos)
-celeba = load_celeba(resolve_celeba(celeba_dir, paths, synthetic_size, seed).root, seed=seed)
-manifest = paths.models / f"{person}.split.csv"
-
-
-def intake(geometry):
-    """The split, aligned to a base's crop geometry, and the strangers its threshold is chosen on.
-    Drawn photos are CelebA crops already: aligned again only for another geometry."""
-    drawn_as_is = fotos.kind == "synthetic" and geometry == "celeba"
-    aligned = (not drawn_as_is) if align == "auto" else align == "yes"
-    frame, pool = person_photos(
-        fotos.root, person, celeba, aligned_dir=paths.data / "aligned", geometry=geometry,
-        align=aligned, negatives=negatives, strangers=strangers, seed=seed, manifest=manifest)
-    return frame, pool, aligned
-
-
-split, pool, use_alignment = intake("celeba")
-display(describe_split(split, person))
-print("thresholds chosen on", f"{len(pool)} CelebA strangers" if pool is not None else "validation")
+# What every transfer below shares; each base's cell replaces what differs (head, epochs, ...).
+# `train_person_model` takes the photos (yours, or a drawn person), aligns them to the base's crop
+# (drawn photos are CelebA crops already), draws CelebA strangers for the threshold, and transfers.
+shared = PersonSettings(person=person, negatives=negatives, strangers=strangers,
+                        target_false_accept=target_false_accept, align=align,
+                        synthetic_size=synthetic_size, seed=seed)
 
 # %% [markdown]
 # ## The seed's transfer
@@ -129,12 +111,12 @@ out = {key: paths.models / (f"{person}.h5" if key == final else f"{person}_{key}
 print("Seed base:", seed_path, "| improved base:", improved_path if have_improved else "none",
       "| dlib base:", "yes" if have_dlib else "no", "| saved as", out[final].name, ":", final)
 results, datas, runs = {}, {}, {}
-runs["seed"] = run_dir(paths.logs, "03_transfer_learning", f"{person}-seed")
-results["seed"], datas["seed"], model = transfer(
-    seed_path, split, out=out["seed"], logs_dir=runs["seed"], cache_dir=paths.cache, person=person,
-    head="seed", epochs=seed_epochs, optimizer=seed_optimizer, learning_rate=seed_learning_rate,
-    loss=seed_loss, batch_size=batch_size, target_false_accept=target_false_accept,
-    align=use_alignment, strangers=pool, seed=seed)
+runs = {key: run_dir(paths.logs, "03_transfer_learning", f"{person}-{key}") for key in out}
+seed_settings = replace(shared, head="seed", epochs=seed_epochs, optimizer=seed_optimizer,
+                        learning_rate=seed_learning_rate, loss=seed_loss, batch_size=batch_size)
+results["seed"], datas["seed"], model = train_person_model(
+    fotos_dir, seed_path, seed_settings, paths=paths, out=out["seed"], celeba_dir=celeba_dir,
+    logs_dir=runs["seed"])
 model.summary()
 
 # %% [markdown]
@@ -148,20 +130,17 @@ model.summary()
 
 # %%
 if have_improved:
-    student = bool(model_metadata(improved_path).get("teacher"))
-    improved_geometry = geometry_of(improved_path)
-    improved_split, improved_pool, improved_aligned = (
-        (split, pool, use_alignment) if improved_geometry == "celeba" else intake(improved_geometry))
-    print("improved base:", "a student of " + model_metadata(improved_path)["teacher"]["name"]
-          if student else "attributes and identities only", "|", improved_geometry, "crops")
-    runs["improved"] = run_dir(paths.logs, "03_transfer_learning", f"{person}-improved")
-    results["improved"], datas["improved"], model = transfer(
-        improved_path, improved_split, out=out["improved"], logs_dir=runs["improved"],
-        cache_dir=paths.cache, person=person, head="auto" if student else "embedding",
-        epochs=improved_epochs,
+    card = read_card(improved_path)
+    teacher = card.extra.get("teacher")
+    print("improved base:", f"a student of {teacher['name']}" if teacher
+          else "attributes and identities only", "|", card.geometry, "crops")
+    improved_settings = replace(
+        shared, head="auto" if teacher else "embedding", epochs=improved_epochs,
         learning_rate=None if unfreeze_top else improved_learning_rate, batch_size=batch_size,
-        target_false_accept=target_false_accept, unfreeze_top=unfreeze_top,
-        align=improved_aligned, strangers=improved_pool, seed=seed)
+        unfreeze_top=unfreeze_top)
+    results["improved"], datas["improved"], model = train_person_model(
+        fotos_dir, improved_path, improved_settings, paths=paths, out=out["improved"],
+        celeba_dir=celeba_dir, logs_dir=runs["improved"])
 
 # %% [markdown]
 # ## On dlib's face network
@@ -177,13 +156,9 @@ if have_improved:
 
 # %%
 if have_dlib:
-    dlib_path = resolve_base("dlib", paths.models)
-    dlib_split, dlib_pool, dlib_aligned = intake(geometry_of(dlib_path))
-    runs["dlib"] = run_dir(paths.logs, "03_transfer_learning", f"{person}-dlib")
-    results["dlib"], datas["dlib"], model = transfer(
-        dlib_path, dlib_split, out=out["dlib"], logs_dir=runs["dlib"], cache_dir=paths.cache,
-        person=person, head="distance", target_false_accept=target_false_accept,
-        align=dlib_aligned, strangers=dlib_pool, seed=seed)
+    results["dlib"], datas["dlib"], model = train_person_model(
+        fotos_dir, "dlib", replace(shared, head="distance"), paths=paths, out=out["dlib"],
+        celeba_dir=celeba_dir, logs_dir=runs["dlib"])
 fig = plots.training_curves({k: r.history for k, r in results.items()}, metrics=["loss", "auc"],
                             title="Transfer heads")
 plots.save_figure(fig, figures / "03_training_curves.png");
@@ -257,7 +232,7 @@ def first_of_each(labels, n=3):
     """The first n test photos of the person, then of others."""
     return np.r_[np.flatnonzero(labels == 1)[:n], np.flatnonzero(labels == 0)[:n]]
 
-names = model_metadata(seed_path)["attributes"]
+names = read_card(seed_path).extra["attributes"]
 shown = first_of_each(datas["seed"].labels["test"])
 faces = datas["seed"].images["test"][shown]
 maps, row_images = {}, {}

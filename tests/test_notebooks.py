@@ -40,12 +40,6 @@ EXPECTED_STDERR = [
         "that no face was the only cause).",
     ),
     (
-        tuple(ORDER),
-        r"TqdmWarning: IProgress not found|^  from \.autonotebook import tqdm as notebook_tqdm$",
-        "tqdm.auto, imported by data/align.py, warns in a kernel without ipywidgets; this entry "
-        "goes when align.py draws its bar with progress.progress_bar.",
-    ),
-    (
         ("03_transfer_learning",),
         r"^INFO: Created TensorFlow Lite XNNPACK delegate for CPU\.$",
         "TensorFlow Lite's own C++ logger, which TF_CPP_MIN_LOG_LEVEL does not reach, when the "

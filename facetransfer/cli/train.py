@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 
 from facetransfer import config
 from facetransfer.cli import options
@@ -99,20 +100,26 @@ def cmd_train_attributes(args) -> int:
     config_name = args.config if args.arch == "seed" else None
     # run folders named as the notebook names them (model1..3, improved), side by side
     logs = run_dir(paths.logs, "train-attributes", config_name or args.arch)
+    given = {
+        name: getattr(args, name)
+        for name in (
+            "epochs",
+            "batch_size",
+            "learning_rate",
+            "identity_weight",
+            "distill_weight",
+            "relational_weight",
+            "teacher_centres",
+            "precision",
+        )
+        if getattr(args, name) is not None
+    }
     _, result = train_attribute_model(
         data,
-        arch=args.arch,
+        replace(arch, **given),
         config=config_name,
         models_dir=paths.models,
         logs_dir=logs,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        learning_rate=args.learning_rate,
-        identity_weight=args.identity_weight,
-        distill_weight=args.distill_weight,
-        relational_weight=args.relational_weight,
-        teacher_centres=args.teacher_centres,
-        precision=args.precision,
         strategy=strategy,
         seed=args.seed,
         resume=not args.no_resume,

@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from PIL import Image
-from tqdm.auto import tqdm
 
 from facetransfer.config import MIN_FACE_CONFIDENCE
 from facetransfer.data.faces import AlignResult, Face, detect_faces
@@ -28,6 +27,7 @@ from facetransfer.data.images import (
     read_rgb,
     resize,
 )
+from facetransfer.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -228,12 +228,7 @@ def align_folder(
     log.info("%d photos: %d cached, %d to align", len(sources), len(rows), len(pending))
 
     taken = {row["crop"] for row in rows.values() if row["crop"]}
-    bar = tqdm(
-        pending,
-        desc="aligning faces",
-        unit="photo",
-        disable=not progress or bool(os.environ.get("CI")),
-    )
+    bar = progress_bar(pending, desc="aligning faces", enabled=progress, unit="photo")
     try:
         for path, key, stat in bar:
             previous_name = previous.get(key, {}).get("crop", "")

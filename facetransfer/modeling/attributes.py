@@ -14,7 +14,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from facetransfer.config import ARCHITECTURES, DEFAULT_SEED_CONFIG
+from facetransfer.config import ARCHITECTURES, DEFAULT_SEED_CONFIG, Architecture
 from facetransfer.data.cache import build_cache
 from facetransfer.data.pipeline import shard_indices
 from facetransfer.modeling import distribute, networks
@@ -182,20 +182,11 @@ def checkpoint_metadata(data: AttributeData, arch: str, config: str | None, seed
 
 def train_attribute_model(
     data: AttributeData,
+    arch: str | Architecture = "seed",
     *,
-    arch: str,
     models_dir,
     logs_dir,
     config: str | None = None,
-    epochs: int | None = None,
-    batch_size: int | None = None,
-    learning_rate: float | None = None,
-    identity_weight: float | None = None,
-    distill_weight: float | None = None,
-    relational_weight: float | None = None,
-    teacher_centres: bool | None = None,
-    augment: str | None = "default",
-    precision: str | None = None,
     strategy=None,
     shuffle: bool = True,
     seed: int = 0,
@@ -206,7 +197,8 @@ def train_attribute_model(
 ) -> tuple[keras.Model, FitResult]:
     """Train one architecture (and, for the seed, one of its compile configs); its best epoch by
     validation binary accuracy is kept in models/<name>.h5 (and .keras), with a JSON sidecar
-    naming the image size and crop. Unset settings come from `config.ARCHITECTURES[arch]`.
+    naming the image size and crop. `arch`: a name of `config.ARCHITECTURES`, or one of its
+    entries with settings replaced, e.g. `replace(ARCHITECTURES["improved"], epochs=3)`.
 
     The improved architecture also learns who each face is (an additive-margin softmax on its
     embedding) when identities are known and `identity_weight` > 0; the saved model is the
@@ -229,18 +221,13 @@ def train_attribute_model(
     before training starts, so a shuffled first epoch uses the dataset's second permutation.
     `sample_images`: validation faces drawn with the model's answers in TensorBoard each epoch.
     """
-    defaults = ARCHITECTURES[arch]
+    defaults = ARCHITECTURES[arch] if isinstance(arch, str) else arch
+    arch = defaults.name
     config = (config or DEFAULT_SEED_CONFIG) if arch == "seed" else None
-    epochs = epochs or defaults.epochs
-    batch_size = batch_size or defaults.batch_size
-    learning_rate = defaults.learning_rate if learning_rate is None else learning_rate
-    identity_weight = defaults.identity_weight if identity_weight is None else identity_weight
-    distill_weight = defaults.distill_weight if distill_weight is None else distill_weight
-    relational_weight = (
-        defaults.relational_weight if relational_weight is None else relational_weight
-    )
-    teacher_centres = defaults.teacher_centres if teacher_centres is None else teacher_centres
-    augment = defaults.augment if augment == "default" else augment
+    epochs, batch_size, augment = defaults.epochs, defaults.batch_size, defaults.augment
+    learning_rate, identity_weight = defaults.learning_rate, defaults.identity_weight
+    distill_weight, relational_weight = defaults.distill_weight, defaults.relational_weight
+    teacher_centres = defaults.teacher_centres
     strategy = strategy or distribute.make_strategy("none")
     cluster = distribute.cluster_of(strategy)
 
@@ -258,7 +245,7 @@ def train_attribute_model(
     if defaults.schedule == "cosine" and learning_rate is not None:
         steps = -(-len(data.labels["train"]) // batch_size) * epochs
         rate = keras.optimizers.schedules.CosineDecay(learning_rate, steps, alpha=0.02)
-    with strategy.scope(), precision_scope(precision or defaults.precision) as policy:
+    with strategy.scope(), precision_scope(defaults.precision) as policy:
         model = networks.build_attribute_model(
             arch, data.size, config, rate, widths=defaults.widths or (32, 64, 128, 256)
         )

@@ -29,13 +29,15 @@ def train_person_model(
     paths: Paths | None = None,
     out=None,
     celeba_dir=None,
+    logs_dir=None,
     verbose=0,
     progress: bool = True,
 ) -> tuple[PersonResult, PersonData, object]:
     """A saved person model (`out`, default models/<person>.h5) for the person of `fotos`
     (a folder holding <person>/; None: fotos/ under the paths' root, else a drawn person) on
     `base` ("dlib" or a base file). Strangers for the threshold come from CelebA when it is
-    there (`celeba_dir`, or data/celeba); a calibrated base (dlib) needs nobody else. Returns
+    there (`celeba_dir`, or data/celeba); a calibrated base (dlib) needs nobody else. TensorBoard
+    runs go to `logs_dir` (default: a new run under logs/transfer/<person>/). Returns
     (PersonResult, PersonData, the model) as `transfer` does."""
     paths = paths or Paths()
     settings = settings or PersonSettings()
@@ -80,7 +82,7 @@ def train_person_model(
         base,
         frame,
         out=out,
-        logs_dir=run_dir(paths.logs, "transfer", settings.person),
+        logs_dir=logs_dir or run_dir(paths.logs, "transfer", settings.person),
         cache_dir=paths.cache,
         settings=settings,
         align=align,

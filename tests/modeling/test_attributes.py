@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 
+from facetransfer.config import ARCHITECTURES
 from facetransfer.data.celeba import load_celeba
 from facetransfer.modeling import attribute_evaluation, attributes
 
@@ -39,11 +41,9 @@ def test_improved_training_with_identities_saves_a_plain_attribute_model(tiny_ce
     assert data.n_identities > 1
     _, result = attributes.train_attribute_model(
         data,
-        arch="improved",
-        epochs=2,
+        replace(ARCHITECTURES["improved"], epochs=2, batch_size=16),
         models_dir=tmp_path / "models",
         logs_dir=tmp_path / "logs",
-        batch_size=16,
         verbose=0,
     )
     assert "identity_loss" in result.history

@@ -42,12 +42,14 @@ TRAIN_SCRIPT = textwrap.dedent(
         {"train": labels, "validation": labels[:16], "test": labels[:16]},
         images.shape[1], "full", [],
     )
+    from dataclasses import replace
+    from facetransfer.config import ARCHITECTURES
     from facetransfer.modeling.attributes import train_attribute_model
 
     model, result = train_attribute_model(
-        data, arch="seed", config="model2", epochs=1, models_dir=out / "models",
-        logs_dir=out / "logs", strategy=strategy, batch_size=16, seed=3, resume=False,
-        shuffle=False, precision="float32", sample_images=0, verbose=0,
+        data, replace(ARCHITECTURES["seed"], epochs=1, batch_size=16, precision="float32"),
+        config="model2", models_dir=out / "models", logs_dir=out / "logs", strategy=strategy,
+        seed=3, resume=False, shuffle=False, sample_images=0, verbose=0,
     )
     np.savez(out / "weights.npz", *[w.numpy() for w in model.weights])
     import keras
@@ -194,6 +196,9 @@ IDENTITY_SCRIPT = textwrap.dedent(
     distribute.use_logical_cpus(2)
     strategy = distribute.make_strategy("mirrored")
     import keras
+    from dataclasses import replace
+
+    from facetransfer.config import ARCHITECTURES
     from facetransfer.modeling.attributes import AttributeData, train_attribute_model
 
     rng = np.random.default_rng(0)
@@ -208,8 +213,9 @@ IDENTITY_SCRIPT = textwrap.dedent(
         32, "face", [], identities=ids,
     )
     model, result = train_attribute_model(
-        data, arch="improved", epochs=1, models_dir=out / "models", logs_dir=out / "logs",
-        strategy=strategy, batch_size=16, resume=False, sample_images=0, verbose=0,
+        data, replace(ARCHITECTURES["improved"], epochs=1, batch_size=16),
+        models_dir=out / "models", logs_dir=out / "logs",
+        strategy=strategy, resume=False, sample_images=0, verbose=0,
     )
     saved = keras.models.load_model(result.checkpoint)  # plain: no custom objects needed
     summary = {"replicas": strategy.num_replicas_in_sync,

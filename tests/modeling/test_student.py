@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 
 import keras
 import numpy as np
 import pytest
 from PIL import Image
 
+from facetransfer.config import ARCHITECTURES
 from facetransfer.data.align import recut_aligned
 from facetransfer.data.cache import crop_box
 from facetransfer.data.celeba import load_celeba
@@ -170,13 +172,15 @@ def test_student_learns_the_teacher_and_saves_a_plain_calibrated_model(
     np.testing.assert_allclose(data.descriptors["train"][:3], described, rtol=1e-4, atol=1e-4)
     _, result = attributes.train_attribute_model(
         data,
-        arch="improved",
-        epochs=3,
+        replace(
+            ARCHITECTURES["improved"],
+            epochs=3,
+            batch_size=16,
+            relational_weight=1.0,
+            teacher_centres=centres,
+        ),
         models_dir=tmp_path / "models",
         logs_dir=tmp_path / "logs",
-        batch_size=16,
-        relational_weight=1.0,
-        teacher_centres=centres,
         verbose=0,
     )
     history = result.history
@@ -201,7 +205,10 @@ def test_a_teacher_with_both_weights_zero_is_refused(tiny_celeba, tiny_teacher, 
     )
     with pytest.raises(ValueError, match="distillation weights are 0"):
         attributes.train_attribute_model(
-            data, arch="improved", models_dir=tmp_path, logs_dir=tmp_path, distill_weight=0.0
+            data,
+            replace(ARCHITECTURES["improved"], distill_weight=0.0),
+            models_dir=tmp_path,
+            logs_dir=tmp_path,
         )
 
 
