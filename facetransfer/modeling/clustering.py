@@ -26,9 +26,9 @@ compare with. facetransfer.library.clusters adds incremental assignment for a ph
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import faiss
 import numpy as np
@@ -188,14 +188,50 @@ def average_linkage_labels(vectors: np.ndarray, distance: float, min_size: int =
 # -- a folder of photos ---------------------------------------------------------------------
 
 
+class FaceRef(NamedTuple):
+    """A face by where it is: its photo and its box (x, y, w, h) there. Read when drawn
+    (report.annotate.contact_sheet takes these), never held as pixels."""
+
+    path: str
+    box: tuple[int, int, int, int]
+
+
 @dataclass
 class FaceClusters:
-    """One row per face found: path, face (0 = the photo's largest), box, cluster."""
+    """One row per face found: path, face (0 = the photo's largest), box ("x y w h"),
+    cluster. No pixels: each face is cut from its photo when drawn (`faces`)."""
 
     table: pd.DataFrame
     vectors: np.ndarray
-    crops: list[np.ndarray]
-    skipped: list[tuple[str, str]]
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+    def face(self, row: int) -> FaceRef:
+        path, box = self.table["path"].iat[row], self.table["box"].iat[row]
+        return FaceRef(str(path), tuple(int(v) for v in str(box).split()))
+
+    def faces(self, cluster: int) -> list[FaceRef]:
+        """The faces of `cluster`, by where they are, in the table's order."""
+        rows = np.flatnonzero(self.table["cluster"].to_numpy() == cluster)
+        return [self.face(int(row)) for row in rows]
+
+    @property
+    def crops(self) -> _Crops:
+        """Compatibility for callers that indexed crops by table row: now `FaceRef`s, which
+        contact_sheet reads from the photos when it draws them."""
+        return _Crops(self)
+
+
+class _Crops:
+    """`FaceClusters.crops[i]`: the i-th face by where it is (no pixels held)."""
+
+    def __init__(self, clusters: FaceClusters):
+        self._clusters = clusters
+
+    def __len__(self) -> int:
+        return len(self._clusters.table)
+
+    def __getitem__(self, row) -> FaceRef:
+        return self._clusters.face(int(row))
 
 
 def cluster_photos(
@@ -209,24 +245,23 @@ def cluster_photos(
 ) -> FaceClusters:
     """Every face of every photo, described and grouped (`cluster_descriptors`) with faces
     within `max_distance` as neighbours (default: the base's calibrated distance for
-    `target_false_accept`)."""
-    rows, vectors, crops, skipped = [], [], [], []
+    `target_false_accept`). Only boxes and descriptors are kept, not the crops."""
+    rows, vectors, skipped = [], [], []
     for photo in progress_bar(photos, desc="describing faces", enabled=progress):
         try:
-            boxes, described, face_crops = embedder.faces(photo, min_face_confidence)
+            boxes, described, _ = embedder.faces(photo, min_face_confidence)
         except ImageReadError as error:
             skipped.append((str(photo), error.reason))
             log.warning("skipped %s", error)
             continue
-        for k, (box, vector, crop) in enumerate(zip(boxes, described, face_crops, strict=True)):
+        for k, (box, vector) in enumerate(zip(boxes, described, strict=True)):
             rows.append({"path": str(photo), "face": k, "box": " ".join(map(str, box))})
             vectors.append(vector)
-            crops.append(crop)
     distance = embedder.distance_for(target_false_accept) if max_distance is None else max_distance
     vectors = np.stack(vectors) if vectors else np.zeros((0, 1), np.float32)
     table = pd.DataFrame(rows, columns=["path", "face", "box"])
     table["cluster"] = cluster_descriptors(vectors, distance)
-    return FaceClusters(table, vectors, crops, skipped)
+    return FaceClusters(table, vectors, skipped)
 
 
 def person_folder(clusters: FaceClusters, cluster: int, out_dir, margin: float = 0.5) -> list[Path]:

@@ -110,16 +110,67 @@ def annotate_photo(
     return out
 
 
-def contact_sheet(faces: list[np.ndarray], out, title: str, *, columns: int = 8, side: int = 96):
-    """Face crops in a grid of `columns`, each `side` pixels, under `title`, saved as PNG."""
-    rows = max(1, -(-len(faces) // columns))
-    cols = min(columns, max(1, len(faces)))
-    fig = Figure(figsize=(cols * side / 100, rows * side / 100 + 0.3), dpi=100)
+def _face_tile(face, side: int, margin: float, photos: dict) -> np.ndarray:
+    """One face as a `side` x `side` tile: an RGB crop as it is, or (path, (x, y, w, h)) cut
+    from its photo, a square around the box with `margin` of it on each side. The last photo
+    read is kept in `photos` (a group's faces often share one); an unreadable photo, grey."""
+    if isinstance(face, np.ndarray):
+        return resize(face, (side, side))
+    path, box = face
+    if path not in photos:
+        photos.clear()
+        try:
+            photos[path] = read_rgb(path)
+        except ImageReadError as error:
+            logging.getLogger(__name__).warning("face not drawn: %s", error)
+            photos[path] = None
+    image = photos[path]
+    if image is None:
+        return np.full((side, side, 3), 160, np.uint8)
+    x, y, w, h = (float(v) for v in box)
+    half = max(w, h) * (0.5 + margin)
+    cx, cy = x + w / 2, y + h / 2
+    left, top = max(0, int(cx - half)), max(0, int(cy - half))
+    right, bottom = min(image.shape[1], int(cx + half)), min(image.shape[0], int(cy + half))
+    if right <= left or bottom <= top:
+        return np.full((side, side, 3), 160, np.uint8)
+    return resize(np.ascontiguousarray(image[top:bottom, left:right]), (side, side))
+
+
+def contact_sheet(
+    faces,
+    out,
+    title: str,
+    *,
+    columns: int = 8,
+    side: int = 96,
+    max_faces: int = 64,
+    margin: float = 0.2,
+):
+    """Faces in a grid of `columns`, each `side` pixels, under `title`, saved as PNG.
+
+    Each face is an RGB crop, or (photo path, (x, y, w, h)) (modeling.clustering's FaceRef):
+    cut from its photo, with `margin` of the box around it, when the sheet is drawn. Only the
+    first `max_faces` are drawn (the title says so), so a group of thousands costs what that
+    many photos do, one photo in memory at a time."""
+    faces = list(faces)
+    shown = faces[:max_faces]
+    if len(faces) > len(shown):
+        title = f"{title} (first {len(shown)} shown)"
+    rows = max(1, -(-len(shown) // columns))
+    cols = min(columns, max(1, len(shown)))
+    sheet = np.full((rows * side, cols * side, 3), 255, np.uint8)
+    photos: dict = {}
+    for i, face in enumerate(shown):
+        top, left = (i // cols) * side, (i % cols) * side
+        sheet[top : top + side, left : left + side] = _face_tile(face, side, margin, photos)
+    photos.clear()
+    title_h = 0.3
+    fig = Figure(figsize=(cols * side / 100, rows * side / 100 + title_h), dpi=100)
+    ax = fig.add_axes((0, 0, 1, rows * side / 100 / (rows * side / 100 + title_h)))
+    ax.imshow(sheet, interpolation="nearest")
+    ax.set_axis_off()
     fig.suptitle(title, fontsize=9)
-    for i, face in enumerate(faces):
-        ax = fig.add_subplot(rows, cols, i + 1)
-        ax.imshow(resize(face, (side, side)))
-        ax.set_axis_off()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=100, format="png")

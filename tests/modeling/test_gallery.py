@@ -138,7 +138,16 @@ def test_a_gallery_round_trips_through_its_folder(rng, tmp_path):
         gallery.load_gallery(tmp_path)
 
 
-def test_clusters_are_numbered_by_size_and_a_lone_face_fits_none(rng):
+def test_clusters_are_numbered_by_size_and_drawn_from_the_photos(rng, tmp_path):
+    """The folder command's grouping (the library's graph clustering): groups by size, a lone
+    face in none; FaceClusters keeps boxes, not pixels, and a contact sheet cuts each face
+    from its photo when it is drawn."""
+    import dataclasses
+
+    from PIL import Image
+
+    from facetransfer.report.annotate import contact_sheet
+
     centres = np.array([[0, 0], [5, 0], [0, 5]], float)
     sizes = [6, 4, 3]
     vectors = np.concatenate(
@@ -148,6 +157,24 @@ def test_clusters_are_numbered_by_size_and_a_lone_face_fits_none(rng):
     labels = clustering.cluster_labels(vectors, distance=1.0)
     assert labels[:6].tolist() == [0] * 6 and labels[6:10].tolist() == [1] * 4
     assert labels[10:13].tolist() == [2] * 3 and labels[13] == clustering.UNGROUPED
+
+    photo = tmp_path / "red.png"
+    pixels = np.zeros((200, 300, 3), np.uint8)
+    pixels[50:150, 100:200] = (255, 0, 0)  # the face: a red square, grey around
+    pixels[pixels.sum(axis=2) == 0] = 90
+    Image.fromarray(pixels).save(photo)
+    table = pd.DataFrame(
+        {"path": [str(photo)] * 2, "face": [0, 1], "box": ["100 50 100 100"] * 2, "cluster": [0, 0]}
+    )
+    found = clustering.FaceClusters(table, np.zeros((2, 2)), [])
+    assert {f.name for f in dataclasses.fields(found)} == {"table", "vectors", "skipped"}
+    faces = found.faces(0)
+    assert faces == [clustering.FaceRef(str(photo), (100, 50, 100, 100))] * 2
+    assert found.crops[1] == faces[1]  # what `cluster` passes today: read when drawn
+    sheet = contact_sheet(faces, tmp_path / "sheet.png", "cluster 0: 2 faces", side=64)
+    drawn = np.asarray(Image.open(sheet).convert("RGB")).astype(int)
+    red = (drawn[..., 0] > 200) & (drawn[..., 1] < 60) & (drawn[..., 2] < 60)
+    assert red.sum() > 2 * 40 * 40  # both faces, cut from the photo
 
 
 @pytest.mark.slow
