@@ -217,14 +217,18 @@ def aligned_lookup(
 def strangers_pool(celeba, excluded: set[int], negatives: pd.DataFrame, n: int, geometry: str):
     """n CelebA faces of non-evaluation people, none of them a training negative (image or
     person), through the same intake: what each person's threshold is chosen on."""
-    from facetransfer.data.intake import align_celeba_rows
-    from facetransfer.data.strangers import stranger_rows
+    from facetransfer.data.intake import stranger_crops
 
     used = set(celeba.identity.loc[[Path(p).name for p in negatives["path"]]])
-    rows = stranger_rows(
-        celeba, n, seed=1, exclude_identities=excluded | used, exclude_paths=negatives["path"]
+    return stranger_crops(
+        celeba,
+        n,
+        WORK / "aligned",
+        geometry,
+        seed=1,
+        exclude_identities=excluded | used,
+        exclude_paths=negatives["path"],
     )
-    return align_celeba_rows(rows, WORK / "aligned" / f"strangers-{geometry}", geometry)
 
 
 def evaluate_set(kind: str, people: list[int], base_path: Path, celeba, excluded, args):

@@ -67,17 +67,15 @@ def cmd_enrol(args) -> int:
 def _stranger_crops(args, geometry: str) -> list | None:
     """Aligned crops of CelebA strangers in the base's geometry, when CelebA is there."""
     from facetransfer.data.celeba import load_celeba
-    from facetransfer.data.intake import align_celeba_rows
-    from facetransfer.data.strangers import stranger_rows
+    from facetransfer.data.intake import stranger_crops
 
     paths = Paths(data=args.data_dir)
     celeba_dir = args.celeba_dir or (paths.celeba if paths.celeba.exists() else None)
     if not celeba_dir or not args.strangers:
         return None
     celeba = load_celeba(celeba_dir, seed=args.seed)
-    pool = stranger_rows(celeba, args.strangers, seed=args.seed)
-    aligned = paths.data / "aligned" / "_strangers" / geometry
-    return align_celeba_rows(pool, aligned, geometry)["aligned"].tolist()
+    pool = stranger_crops(celeba, args.strangers, paths.data / "aligned", geometry, seed=args.seed)
+    return pool["aligned"].tolist()
 
 
 def _enrol_parser(sub) -> None:

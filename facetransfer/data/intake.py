@@ -223,12 +223,48 @@ def person_photos(
     if celeba.identity is not None and len(used):
         names = [Path(p).name for p in used]
         exclude = set(celeba.identity.reindex(names).dropna().astype(int))
-    pool = stranger_rows(
-        celeba, strangers, seed=seed, exclude_identities=exclude, exclude_paths=used
-    )
     if align:
-        where = Path(aligned_dir) / "_strangers" / geometry
-        pool, summary = _align_celeba(pool, where, geometry, "CelebA strangers")
+        pool, summary = _stranger_crops(
+            celeba, strangers, aligned_dir, geometry, seed, exclude, used
+        )
         summaries.append(summary)
+    else:
+        pool = stranger_rows(
+            celeba, strangers, seed=seed, exclude_identities=exclude, exclude_paths=used
+        )
     _say(summaries)
     return frame, pool
+
+
+def stranger_crops(
+    celeba,
+    count: int,
+    aligned_dir,
+    geometry: str = "celeba",
+    *,
+    seed: int = 0,
+    exclude_identities=(),
+    exclude_paths=(),
+) -> pd.DataFrame:
+    """`count` CelebA faces of other people (one or a few per person: `strangers.stranger_rows`),
+    through the same detection and alignment as the user's photos, to `geometry`, cached under
+    `aligned_dir/_strangers/<geometry>/`: what a threshold for a false-accept rate is chosen on
+    (person models, galleries, benchmarks). One line says what was skipped; the rows' "aligned"
+    column holds the crops."""
+    pool, summary = _stranger_crops(
+        celeba, count, aligned_dir, geometry, seed, exclude_identities, exclude_paths
+    )
+    _say([summary])
+    return pool
+
+
+def _stranger_crops(celeba, count, aligned_dir, geometry, seed, exclude_identities, exclude_paths):
+    pool = stranger_rows(
+        celeba,
+        count,
+        seed=seed,
+        exclude_identities=exclude_identities,
+        exclude_paths=exclude_paths,
+    )
+    where = Path(aligned_dir) / "_strangers" / geometry
+    return _align_celeba(pool, where, geometry, "CelebA strangers")

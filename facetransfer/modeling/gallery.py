@@ -145,6 +145,15 @@ def _choose_thresholds(gallery: Gallery, embedder: FaceEmbedder, strangers) -> N
             distances = to_strangers[:, k]
             record["max_distance"] = float(np.quantile(distances, per_person))
             record["chosen_on"] = f"{len(distances)} CelebA strangers, {per_person:.2%} accepted"
+            if len(distances) * per_person < 1:
+                record["chosen_on"] += " (too few strangers to measure that: about the closest's)"
+                log.warning(
+                    "%s: %d strangers cannot measure %.2f%% of false accepts; its max distance "
+                    "is about the closest stranger's (give more with --strangers)",
+                    name,
+                    len(distances),
+                    per_person * 100,
+                )
         else:
             # the gallery's share split between its people, never looser than the base's
             # strictest calibrated rate (a stricter answer is safe; a looser one is not)
