@@ -74,13 +74,6 @@ def save_with_sidecar(model, path, card: ModelCard | dict) -> list[Path]:
     return [*written, write_card(path, card)]
 
 
-def model_metadata(path) -> dict:
-    """The card beside a model as a plain record ({} when there is none). Kept for the notebooks
-    until they read `modeling.card.read_card` themselves; the package uses the card."""
-    card = read_card(path, required=False)
-    return {} if card is None else card.to_dict()
-
-
 def checkpoint_record(path) -> dict | None:
     """What chose a training checkpoint (its metric, value and epoch) from its card, or None
     when the model or its card is missing or unreadable."""
