@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
-import faiss
 import numpy as np
 import pandas as pd
 from PIL import Image
@@ -53,6 +52,19 @@ SEARCH_BLOCK = 8192  # faces searched at once: bounds the search's working memor
 
 
 # -- the graph and its groups -----------------------------------------------------------------
+
+
+def _faiss():
+    """faiss, imported when first needed, without the two INFO lines its loader logs (they
+    would open every command's output)."""
+    loader = logging.getLogger("faiss.loader")
+    level = loader.level
+    loader.setLevel(logging.WARNING)
+    try:
+        import faiss  # noqa: PLC0415  (see above)
+    finally:
+        loader.setLevel(level)
+    return faiss
 
 
 def _search(index, vectors: np.ndarray, asked: np.ndarray, k: int):
@@ -79,7 +91,7 @@ def neighbour_graph(
     n = len(vectors)
     if n < 2 or (around is not None and not len(around)):
         return sparse.csr_matrix((n, n), dtype=np.float32)
-    index = faiss.IndexFlatL2(vectors.shape[1])
+    index = _faiss().IndexFlatL2(vectors.shape[1])
     index.add(vectors)
     k = min(neighbours + 1, n)  # +1: a face finds itself
     if around is None:
