@@ -68,7 +68,7 @@ def cmd_cluster(args) -> int:
     for cluster in sorted(set(table["cluster"]) - {UNGROUPED}):
         rows = table.index[table["cluster"] == cluster]
         contact_sheet(
-            [clusters.crops[i] for i in rows],
+            clusters.faces(cluster),
             out / f"cluster_{cluster}.png",
             f"cluster {cluster}: {len(rows)} faces",
         )
