@@ -17,20 +17,20 @@ from facetransfer.cli.output import say
 from facetransfer.errors import ExitCode, InputError, UsageError
 
 
-def _index_data(path: Path):
-    """The report's data from the photo index: `facetransfer.library.queries.report_rows(path)`
-    gives (faces, photos), the rows `facetransfer.report.html.groups_from_index` takes (its
-    docstring: the columns)."""
-    try:
-        from facetransfer.library.queries import report_rows
-    except ImportError:
-        raise UsageError(
-            "--index: this version cannot report from a photo index yet; use --clusters DIR "
-            "(from `facetransfer cluster`)"
-        ) from None
+def _index_data(args):
+    """The report's data from the photo index: the people a gallery names (with --gallery) and
+    the groups of the faces nobody is named for."""
+    from facetransfer.library.queries import report_rows
+    from facetransfer.modeling.gallery_files import load_gallery
     from facetransfer.report.html import groups_from_index
 
-    faces, photos = report_rows(path)
+    gallery = None if args.gallery is None else load_gallery(args.gallery)
+    faces, photos = report_rows(
+        args.index,
+        gallery,
+        target_false_accept=args.target_false_accept,
+        max_distance=args.max_distance,
+    )
     return groups_from_index(faces, photos)
 
 
@@ -40,8 +40,12 @@ def cmd_report(args) -> int:
     out = options.check_new_output(args.out_dir, "report")
     if args.index is not None:
         if args.name or args.photos:
-            raise UsageError("--name and PHOTO go with --clusters; the index keeps its own names")
+            raise UsageError("--name and PHOTO go with --clusters; with --index, --gallery names")
         options.check_file(args.index, "photo index file (from `facetransfer index`)")
+        if args.gallery is not None:
+            from facetransfer.modeling.gallery_files import gallery_folder
+
+            gallery_folder(args.gallery)
     else:
         folder = options.check_folder(args.clusters, "clusters folder (from `cluster`)")
         table = options.check_file(folder / "clusters.csv", "clusters.csv in the clusters folder")
@@ -52,7 +56,7 @@ def cmd_report(args) -> int:
     from facetransfer.report.html import MAX_FACES_SHOWN, groups_from_clusters_csv, write_report
 
     if args.index is not None:
-        data = _index_data(args.index)
+        data = _index_data(args)
         title = f"Faces in {args.index.name}"
     else:
         photos = []
@@ -120,6 +124,14 @@ def register(sub) -> None:
         metavar="CLUSTER=NAME",
         help="with --clusters: show that group as the person NAME (as `cluster --name`)",
     )
+    p.add_argument(
+        "--gallery",
+        type=Path,
+        default=None,
+        help="with --index: name the people this gallery knows; the other faces are grouped",
+    )
+    options.add_target_false_accept(p, "with --index: different people merged into one group")
+    options.add_max_distance(p, "with --index: groups merge while their faces are this close")
     p.add_argument("--title", default=None, help="the page's title (default: from the input)")
     p.add_argument(
         "--max-faces",

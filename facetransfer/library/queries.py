@@ -11,10 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from facetransfer.config import MIN_FACE_CONFIDENCE
+from facetransfer.config import MIN_FACE_CONFIDENCE, TARGET_FALSE_ACCEPT
 from facetransfer.errors import InputError, UsageError
 from facetransfer.library import store
 from facetransfer.modeling.card import ModelCard, card_from_dict
+from facetransfer.modeling.clustering import cluster_labels
 from facetransfer.modeling.gallery_files import Gallery, match
 
 CHUNK = 2048  # descriptors compared at a time (a gallery's pair table stays a few MB)
@@ -176,6 +177,53 @@ def distance_limit(
 
 def cluster_faces(vectors: np.ndarray, max_distance: float) -> np.ndarray:
     """Group ids 0.. (largest first), -1 for a face in no group of two or more."""
-    from facetransfer.modeling.clustering import cluster_labels  # noqa: PLC0415  (TensorFlow)
+    return cluster_labels(np.asarray(vectors, np.float32), max_distance)
 
-    return cluster_labels(np.asarray(vectors, np.float64), max_distance)
+
+def report_rows(
+    index_file,
+    gallery: Gallery | None = None,
+    *,
+    target_false_accept: float = TARGET_FALSE_ACCEPT,
+    max_distance: float | None = None,
+    min_face_confidence: float = MIN_FACE_CONFIDENCE,
+) -> tuple[list[dict], list[dict]]:
+    """What `facetransfer report --index` draws: (faces, photos). Each face has its path, box,
+    and group: the person the gallery names it (group "person:<name>", named), else its group
+    among the faces nobody is named for (clustered as `cluster --index` does; -1: in none).
+    Each photo has its path, status, reason and how many faces it holds (None: not described)."""
+    faces = load_faces(index_file, None if gallery is None else gallery.base.weights_sha256,
+                       min_face_confidence=min_face_confidence)  # fmt: skip
+    people = (
+        [a["person"] for a in identify_faces(faces, gallery)]
+        if gallery is not None
+        else ["unknown"] * len(faces)
+    )
+    unknown = [k for k, person in enumerate(people) if person == "unknown"]
+    labels = np.full(len(faces), -1)
+    if unknown:
+        limit = distance_limit(faces, target_false_accept, max_distance)
+        labels[unknown] = cluster_faces(faces.vectors[unknown], limit)
+    rows = []
+    for k, person in enumerate(people):
+        named = person != "unknown"
+        rows.append(
+            {
+                **faces.record(k),
+                "group_id": f"person:{person}" if named else int(labels[k]),
+                "group_name": person if named else None,
+            }
+        )
+    db = store.connect(index_file)
+    try:
+        photos = db.execute(
+            "SELECT p.path, p.status, p.reason, d.faces FROM photos p "
+            "LEFT JOIN described d ON d.hash = p.hash AND d.base = ? ORDER BY p.path",
+            (faces.base,),
+        ).fetchall()
+    except sqlite3.DatabaseError as error:
+        raise store.IndexFileError(f"{index_file}: damaged index ({error})") from None
+    finally:
+        db.close()
+    keys = ("path", "status", "reason", "faces")
+    return rows, [dict(zip(keys, row, strict=True)) for row in photos]

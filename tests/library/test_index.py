@@ -252,6 +252,24 @@ def test_cluster_from_the_index_groups_the_faces(indexed, tmp_path, capsys):
     assert len(lines) == 5 and {line.rsplit(",", 1)[1] for line in lines[1:]} == {"0"}
 
 
+def test_report_from_the_index_names_people_and_lists_the_photos_with_nobody(
+    indexed, gallery, tmp_path, capsys
+):
+    code, _, err = _run(
+        capsys, "report", "--index", indexed, "--gallery", gallery, "--out-dir", tmp_path / "site"
+    )
+    assert code == ExitCode.OK, err
+    page = (tmp_path / "site" / "index.html").read_text()
+    assert ">grace<" in page and "4 faces" in page  # the four photos of her, named
+    assert "blank.png" in page  # the photo where nobody was found
+    assert "broken.jpg" in page and "notes.jpg" in page  # skipped, with their reasons
+    assert len(list((tmp_path / "site" / "thumbs").glob("*.jpg"))) >= 4
+    # without a gallery, the same faces as one unnamed group
+    code, _, err = _run(capsys, "report", "--index", indexed, "--out-dir", tmp_path / "site2")
+    page = (tmp_path / "site2" / "index.html").read_text()
+    assert code == ExitCode.OK and ">grace<" not in page and "4 faces" in page
+
+
 # -- shards --------------------------------------------------------------------------------------
 
 
