@@ -24,46 +24,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
+from common import SHARED_DATA, WORK, evaluation_people, machine
 
-WORK = Path(__file__).resolve().parent / "work"
-# The development machines' real sample: ../shared/data beside the repository (or --shared).
-SHARED_DATA = Path(
-    os.environ.get("FACETRANSFER_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared/data")
-)
 SPLITS = ("train", "validation", "test")
 COMMAND = ".venv/bin/python benchmarks/analyze.py"
-
-
-def machine() -> str:
-    """CPU model, cores and load, as benchmarks/recognition.py writes it."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}"
-
-
-def evaluation_people(shared: Path, n: int, seed: int) -> list[int]:
-    """The recognition benchmark's evaluation people (its `evaluation_people`, both lists)."""
-    manifest = pd.read_csv(shared / "manifest.csv")
-    rng = np.random.default_rng(seed)
-    full = np.sort(manifest.loc[manifest["kind"] == "aligned_full", "identity"].unique())
-    wild = np.sort(manifest.loc[manifest["kind"] == "wild", "identity"].unique())
-    return sorted(rng.choice(full, n, replace=False).tolist()) + sorted(
-        rng.choice(wild, n, replace=False).tolist()
-    )
 
 
 def mean_auc(y: np.ndarray, p: np.ndarray) -> float:
@@ -152,7 +121,8 @@ def main(argv=None) -> int:
     WORK.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     celeba = load_celeba(args.shared / "celeba", seed=args.seed)
-    excluded = evaluation_people(args.shared, args.people, args.seed)
+    full, wild = evaluation_people(args.shared, args.people, args.seed)
+    excluded = full + wild
     dlib = resolve_base("dlib", WORK / "models")
 
     # Descriptors of every image of each split (cached), then the rows without evaluation people.
