@@ -48,8 +48,6 @@ from facetransfer.progress import setup_logging
 
 setup_logging()  # first: TensorFlow, loaded by the imports below, then starts without its notices
 
-import numpy as np
-import pandas as pd
 from IPython.display import display
 
 from facetransfer.config import Paths
@@ -89,15 +87,9 @@ plots.save_figure(fig, figures / "01_attribute_frequencies.png");
 # Every attribute accuracy in the next notebook is shown beside this number.
 
 # %%
-from facetransfer.report.evaluate import majority_accuracy, majority_baseline
+from facetransfer.report.evaluate import majority_table
 
-train_labels = celeba.split("train").to_numpy()
-majority = majority_baseline(train_labels)
-baseline = pd.DataFrame({
-    split: majority_accuracy(celeba.split(split).to_numpy(), majority)
-    for split in ("train", "validation", "test")
-}, index=celeba.attributes.columns)
-baseline.insert(0, "majority_answer", np.where(majority == 1, "yes", "no"))
+baseline = majority_table(celeba, splits=("train", "validation", "test"))
 display(baseline.round(3))
 print("mean majority-class accuracy:", baseline[["train", "validation", "test"]].mean().round(4).to_dict())
 
@@ -105,12 +97,9 @@ print("mean majority-class accuracy:", baseline[["train", "validation", "test"]]
 # ## Faces and their labels
 
 # %%
-from facetransfer.data.images import read_rgb, resize
+from facetransfer.report import samples
 
-sample = celeba.attributes.sample(min(faces_shown, len(celeba.attributes)), random_state=seed)
-faces = np.stack([resize(read_rgb(p), (178, 218)) for p in celeba.paths(sample.index)])
-titles = [", ".join(a for a in shown_attributes if row[a]) or "-" for _, row in sample.iterrows()]
-fig = plots.image_grid(faces, titles, ncols=6, title="Faces with some of their attributes")
+fig = samples.labelled_faces(celeba, shown_attributes, faces_shown, seed=seed)
 plots.save_figure(fig, figures / "01_faces.png");
 
 # %% [markdown]

@@ -62,7 +62,6 @@ setup_logging()  # first: TensorFlow, loaded by the imports below, then starts w
 import importlib.util
 from dataclasses import replace
 
-import pandas as pd
 from IPython.display import display
 
 from facetransfer.config import Paths
@@ -75,6 +74,7 @@ from facetransfer.modeling.checkpoints import load_model_file
 from facetransfer.modeling.fit import run_dir
 from facetransfer.modeling.networks import SEED_CONFIGS, seed_cnn
 from facetransfer.report import plots
+from facetransfer.report.evaluate import attribute_comparison
 
 paths = Paths(root=home, data=data_dir, models=models_dir, logs=logs_dir, reports=reports_dir)
 figures = paths.reports / "figures"
@@ -142,9 +142,7 @@ plots.save_figure(fig, figures / "02_training_curves.png");
 # learning if it beats the baseline.
 
 # %%
-COLUMNS = ["mean_accuracy", "mean_majority_accuracy", "mean_balanced_accuracy_at_0.5",
-           "mean_balanced_accuracy_tuned", "n_better_than_majority"]
-comparison = pd.DataFrame({k: e.summary for k, e in evaluations.items()}).T[COLUMNS]
+comparison = attribute_comparison(evaluations)
 display(comparison.round(4))
 best_config = comparison["mean_accuracy"].idxmax()
 fig = plots.attribute_accuracy_vs_baseline(evaluations[best_config].report,
@@ -186,7 +184,7 @@ if train_improved:
     fig = plots.attribute_accuracy_vs_baseline(evaluations["improved"].report,
                                                title="Improved: per-attribute test accuracy")
     plots.save_figure(fig, figures / "02_improved_accuracy_vs_baseline.png");
-display(pd.DataFrame({k: e.summary for k, e in evaluations.items()}).T[COLUMNS].round(4))
+display(attribute_comparison(evaluations).round(4))
 
 # %%
 fig = plots.training_curves(histories, metrics=["loss", "binary_accuracy"],

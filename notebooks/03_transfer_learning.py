@@ -67,7 +67,6 @@ setup_logging()  # first: TensorFlow, loaded by the imports below, then starts w
 from dataclasses import replace
 
 import numpy as np
-import pandas as pd
 from IPython.display import display
 
 from facetransfer.config import Paths, PersonSettings
@@ -76,8 +75,7 @@ from facetransfer.modeling.card import read_card
 from facetransfer.modeling.checkpoints import load_model_file
 from facetransfer.modeling.fit import run_dir
 from facetransfer.modeling.person import train_person_model
-from facetransfer.report import plots
-from facetransfer.report.evaluate import roc_curve
+from facetransfer.report import evaluate, gradcam, plots, samples, tensorboard_logs
 
 paths = Paths(root=home, data=data_dir, models=models_dir, logs=logs_dir, reports=reports_dir)
 figures = paths.reports / "figures"
@@ -172,32 +170,21 @@ plots.save_figure(fig, figures / "03_training_curves.png");
 # accepts, a property of the scores rather than of the saved threshold.
 
 # %%
-SHOWN = ["n_person", "n_others", "roc_auc", "balanced_accuracy", "acceptance", "false_accept",
-         "tpr_at_1pct_fpr", "threshold"]
-table = pd.DataFrame({k: {m: r.report.get(m) for m in SHOWN} for k, r in results.items()})
-display(table.round(4))
+display(evaluate.person_table(results).round(4))
+
+# %%
 result, data = results[final], datas[final]
-report = result.report
-fpr, tpr, _ = roc_curve(data.labels["test"], result.test_scores)
-fig = plots.roc(fpr, tpr, report["roc_auc"], (report["false_accept"], report["acceptance"]),
-                title=f"{final} base: ROC on test")
+fig = plots.person_roc(data.labels["test"], result.test_scores, result.report,
+                       title=f"{final} base: ROC on test")
 plots.save_figure(fig, figures / "03_roc.png");
-fig = plots.confusion(np.array(report["confusion_matrix"]), labels=("others", person))
+
+# %%
+fig = plots.confusion(np.array(result.report["confusion_matrix"]), labels=("others", person))
 plots.save_figure(fig, figures / "03_confusion.png");
 
 # %%
-from facetransfer.data.images import read_rgb, resize
-
-test_paths = data.paths["test"]
-order = np.random.default_rng(seed).permutation(len(test_paths))[:12]
-faces = np.stack([resize(read_rgb(test_paths[i]), (178, 218)) for i in order])
-titles, colors = [], []
-for i in order:
-    said = result.test_scores[i] >= result.threshold
-    right = said == bool(data.labels["test"][i])
-    titles.append(f"{person if said else 'unknown'} {result.test_scores[i]:.2f}")
-    colors.append("green" if right else "red")
-fig = plots.image_grid(faces, titles, colors, ncols=6, title="Test photos: decision, probability")
+fig = samples.decision_grid(data.paths["test"], result.test_scores, data.labels["test"],
+                            result.threshold, person=person, n=12, seed=seed)
 plots.save_figure(fig, figures / "03_test_predictions.png");
 print(f"saved {out[final]} ({final} base) with threshold {result.threshold:.4f}")
 
@@ -208,59 +195,30 @@ print(f"saved {out[final]} ({final} base) with threshold {result.threshold:.4f}"
 # are in the Images tab.
 
 # %%
-from facetransfer.report import tensorboard_logs
-
 person_models = {key: load_model_file(out[key], expect="person") for key in results}
-for key, r in results.items():
-    tensorboard_logs.log_results(
-        runs[key], {m: v for m, v in r.report.items() if m != "confusion_matrix"}, person_models[key],
-        datas[key].images["test"][:8], labels=datas[key].labels["test"][:8], step=len(r.history.get("loss", [])),
-        threshold=r.threshold, person=person)
-print("TensorBoard runs:", {k: str(v) for k, v in runs.items()})
+logged = tensorboard_logs.log_person_runs(runs, results, datas, person_models, person=person)
+print("TensorBoard runs:", logged)
 
 # %% [markdown]
 # ## Where the models look (Grad-CAM)
 #
 # Bright regions raise the score. The seed's last conv layer is a 2x2 map at 192 px, so it can only
-# point at a quarter of the face.
+# point at a quarter of the face. Each base is shown on its own crop of the first three test photos of
+# the person and of others, explaining its `Smiling` output and its transfer's answer.
 
 # %%
-from facetransfer.report import gradcam
-
-
-def first_of_each(labels, n=3):
-    """The first n test photos of the person, then of others."""
-    return np.r_[np.flatnonzero(labels == 1)[:n], np.flatnonzero(labels == 0)[:n]]
-
-names = read_card(seed_path).extra["attributes"]
-shown = first_of_each(datas["seed"].labels["test"])
-faces = datas["seed"].images["test"][shown]
-maps, row_images = {}, {}
-for key, attribute_model, data_key in (("seed", load_model_file(seed_path), "seed"),
-                                       ("improved", load_model_file(improved_path) if have_improved else None, "improved")):
-    if attribute_model is None:
-        continue
-    images = datas[data_key].images["test"][first_of_each(datas[data_key].labels["test"])]
-    for label, explained, output in ((f"{key} base: Smiling", attribute_model, "Smiling"),
-                                     (f"{key} transfer: {person}", person_models[key], None)):
-        row = f"{label}\n({gradcam.describe_layer(explained)})"
-        maps[row] = gradcam.gradcam(explained, images, output, names=names)
-        row_images[row] = images
-titles = [f"{person if y else 'other'}" for y in datas["seed"].labels["test"][shown]]
-fig = plots.saliency_grid(faces, maps, titles, row_images=row_images)
+bases = {"seed": load_model_file(seed_path),
+         "improved": load_model_file(improved_path) if have_improved else None}
+fig = gradcam.transfer_saliency(bases, person_models, datas, person=person,
+                                names=read_card(seed_path).extra["attributes"])
 plots.save_figure(fig, figures / "03_gradcam.png");
 
 # %% [markdown]
 # ## The person among the others: what each head reads, projected to 2-D
 
 # %%
-for key, d in datas.items():
-    images = np.concatenate([d.images["validation"], d.images["test"]])
-    labels = np.concatenate([d.labels["validation"], d.labels["test"]])
-    fig = plots.embedding_projection(
-        gradcam.embeddings(person_models[key], images), labels == 1,
-        title=f"{key} base: what the {person} head reads (validation + test photos)")
-    plots.save_figure(fig, figures / f"03_embeddings_{key}.png");
+projections = gradcam.embedding_projections(person_models, datas, person=person)
+plots.save_figures(projections, figures, name="03_embeddings_{}.png");
 
 # %% [markdown]
 # ## Export for phones and servers

@@ -57,8 +57,7 @@ from facetransfer.modeling.predict import (
     predict_image,
 )
 from facetransfer.progress import progress_bar
-from facetransfer.report import plots
-from facetransfer.report.annotate import annotate_photo
+from facetransfer.report import plots, samples
 
 paths = Paths(root=home, data=data_dir, models=models_dir, logs=logs_dir, reports=reports_dir)
 figures = paths.reports / "figures"
@@ -79,23 +78,14 @@ print(len(chosen), "photos")
 # %%
 counts = PredictionCounts(recogniser.person)
 results = [predict_image(recogniser, p) for p in progress_bar(chosen, desc="predicting")]
-table = pd.DataFrame({
-    "photo": [Path(r["path"]).name for r in results],
-    "faces": [len(r["faces"]) for r in results],
-    "probability": [r["probability"] for r in results],
-    "decision": [counts.add(r) for r in results],
-})
-display(table)
+display(samples.prediction_table(results, counts.add))
 print(counts)
 
 # %%
 out_dir = paths.reports / "predictions"
-pngs = [annotate_photo(r["path"], r, recogniser.person, out_dir / f"{Path(r['path']).stem}.png")
-        for r in results]
-shown = [p for p in pngs if p is not None][:12]
-if shown:
-    fig = plots.image_grid([read_rgb(p) for p in shown],
-                           [p.stem for p in shown], ncols=6, title="Annotated predictions")
+pngs = samples.annotate_predictions(results, recogniser.person, out_dir)
+fig = samples.photo_grid(pngs, title="Annotated predictions")
+if fig is not None:
     plots.save_figure(fig, figures / "04_predictions.png");
 print("annotated photos in", out_dir)
 
@@ -109,23 +99,14 @@ print("annotated photos in", out_dir)
 # %%
 if video is None:
     video = write_video([read_rgb(p) for p in chosen[:6]], paths.reports / "clip.mp4")
-labelled = []
-for number, frame in read_frames(video, every=every, limit=video_frames):
-    result = predict_image(recogniser, frame)
-    labelled.append((number, frame, result))
-frame_table = pd.DataFrame({
-    "frame": [n for n, _, _ in labelled],
-    "faces": [len(r["faces"]) for _, _, r in labelled],
-    "probability": [r["probability"] for _, _, r in labelled],
-    "decision": [decision(r, recogniser.person) for _, _, r in labelled],
-})
-display(frame_table)
-frame_pngs = [annotate_photo(frame, {**r, "path": f"frame {n}"}, recogniser.person,
-                             out_dir / "video" / f"frame_{n:05d}.png")
-              for n, frame, r in labelled]
-if frame_pngs:
-    fig = plots.image_grid([read_rgb(p) for p in frame_pngs[:12]],
-                           [p.stem for p in frame_pngs[:12]], ncols=6, title=f"{Path(video).name}")
+frames = dict(read_frames(video, every=every, limit=video_frames))
+answers = {n: predict_image(recogniser, frame) for n, frame in frames.items()}
+display(samples.prediction_table(answers, lambda r: decision(r, recogniser.person), key="frame"))
+
+# %%
+frame_pngs = samples.annotate_predictions(answers, recogniser.person, out_dir / "video", frames=frames)
+fig = samples.photo_grid(frame_pngs, title=Path(video).name)
+if fig is not None:
     plots.save_figure(fig, figures / "04_video_frames.png");
 
 # %% [markdown]

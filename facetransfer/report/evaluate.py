@@ -372,3 +372,43 @@ def person_report(y_true, score, threshold: float) -> dict:
         "threshold": float(threshold),
         "confusion_matrix": cm.tolist(),
     }
+
+
+# ---------------------------------------------------------------------------------------------
+# The notebooks' tables
+
+PERSON_COLUMNS = ["n_person", "n_others", "roc_auc", "balanced_accuracy", "acceptance",
+                  "false_accept", "tpr_at_1pct_fpr", "threshold"]  # fmt: skip
+ATTRIBUTE_COLUMNS = ["mean_accuracy", "mean_majority_accuracy", "mean_balanced_accuracy_at_0.5",
+                     "mean_balanced_accuracy_tuned", "n_better_than_majority"]  # fmt: skip
+
+
+def majority_table(labels, splits=("train", "validation", "test")) -> pd.DataFrame:
+    """The majority-class baseline per attribute: the commoner answer on the first split (column
+    ``majority_answer``, "yes" or "no") and its accuracy on each of ``splits``, one row per
+    attribute. ``labels`` gives each split's 0/1 labels as a DataFrame with the attributes as
+    columns: a mapping {split: frame}, or a :class:`facetransfer.data.celeba.CelebA` (its
+    ``split(name)``)."""
+    frames = {s: labels.split(s) if hasattr(labels, "split") else labels[s] for s in splits}
+    majority = majority_baseline(frames[splits[0]].to_numpy())
+    table = pd.DataFrame(
+        {s: majority_accuracy(frame.to_numpy(), majority) for s, frame in frames.items()},
+        index=frames[splits[0]].columns,
+    )
+    table.insert(0, "majority_answer", np.where(majority == 1, "yes", "no"))
+    return table
+
+
+def person_table(results, columns=PERSON_COLUMNS) -> pd.DataFrame:
+    """Person models side by side: one column per key of ``results`` (a :func:`person_report`
+    dict, or anything with one as ``.report``), one row per name in ``columns`` (NaN if absent)."""
+    reports = {key: getattr(r, "report", r) for key, r in results.items()}
+    return pd.DataFrame({key: {m: rep.get(m) for m in columns} for key, rep in reports.items()})
+
+
+def attribute_comparison(evaluations, columns=ATTRIBUTE_COLUMNS) -> pd.DataFrame:
+    """Attribute models side by side: one row per key of ``evaluations`` (a
+    :func:`summarize_attributes` dict, or anything with one as ``.summary``), the ``columns``
+    of it (the model's accuracy beside the majority baseline of the same split)."""
+    summaries = {key: getattr(e, "summary", e) for key, e in evaluations.items()}
+    return pd.DataFrame(summaries).T[list(columns)]

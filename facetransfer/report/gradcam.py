@@ -17,6 +17,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from facetransfer.report import plots
+
 
 def conv_layer_names(model) -> list[str]:
     """The names of the model's 2-D convolution layers, input to output."""
@@ -174,3 +176,60 @@ def embeddings(model, images, batch_size: int = 64) -> np.ndarray:
         for i in range(0, len(images), batch_size)
     ]
     return np.concatenate([np.asarray(o) for o in out]).astype(np.float32).reshape(len(images), -1)
+
+
+# ---------------------------------------------------------------------------------------------
+# The figures notebook 03 draws: Grad-CAM of each base and its transfer, and the embeddings.
+
+
+def first_of_each(labels, n: int = 3) -> np.ndarray:
+    """Indices of the first ``n`` photos labelled 1 (the person), then the first ``n`` labelled 0
+    (the others): the same few photos each time, both kinds shown."""
+    labels = np.asarray(labels).ravel()
+    return np.r_[np.flatnonzero(labels == 1)[:n], np.flatnonzero(labels == 0)[:n]]
+
+
+def transfer_saliency(bases, person_models, datas, *, person: str, names, attribute="Smiling", n=3):
+    """Grad-CAM of each attribute base (for ``attribute``) and of the person model built on it,
+    over the first ``n`` test photos of the person and of the others (:func:`first_of_each`).
+
+    ``bases`` maps a key ("seed", "improved") to its attribute model, None to skip it;
+    ``person_models`` the same keys to the transfers; ``datas`` each key to its person data (with
+    ``images["test"]`` and ``labels["test"]``: each base sees its own crop). ``names`` are the
+    attribute names of the bases' outputs. The top row shows the first base's photos. Returns the
+    figure of :func:`facetransfer.report.plots.saliency_grid`.
+    """
+    bases = {key: model for key, model in bases.items() if model is not None}
+    if not bases:
+        raise ValueError("transfer_saliency got no base model to explain")
+    maps, row_images = {}, {}
+    for key, base in bases.items():
+        test = datas[key]
+        images = test.images["test"][first_of_each(test.labels["test"], n)]
+        for label, explained, output in (
+            (f"{key} base: {attribute}", base, attribute),
+            (f"{key} transfer: {person}", person_models[key], None),
+        ):
+            row = f"{label}\n({describe_layer(explained)})"
+            maps[row] = gradcam(explained, images, output, names=names)
+            row_images[row] = images
+    first = datas[next(iter(bases))]
+    shown = first_of_each(first.labels["test"], n)
+    titles = [person if y else "other" for y in first.labels["test"][shown]]
+    return plots.saliency_grid(first.images["test"][shown], maps, titles, row_images=row_images)
+
+
+def embedding_projections(person_models, datas, *, person: str) -> dict:
+    """For each key of ``datas``: what its person model's head reads (:func:`embeddings`) on the
+    validation and test photos, projected to 2-D, the person's photos against the others
+    (:func:`facetransfer.report.plots.embedding_projection`). Returns {key: figure}."""
+    figures = {}
+    for key, d in datas.items():
+        images = np.concatenate([d.images["validation"], d.images["test"]])
+        labels = np.concatenate([d.labels["validation"], d.labels["test"]])
+        figures[key] = plots.embedding_projection(
+            embeddings(person_models[key], images),
+            labels == 1,
+            title=f"{key} base: what the {person} head reads (validation + test photos)",
+        )
+    return figures

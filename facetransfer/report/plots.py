@@ -52,6 +52,8 @@ import matplotlib.pyplot as plt  # noqa: E402  (after the backend choice, on pur
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
+from facetransfer.report.evaluate import roc_curve  # noqa: E402
+
 # Colours used across figures, so "person" and "model" look the same everywhere.
 MODEL_COLOR = "tab:blue"
 BASELINE_COLOR = "tab:gray"
@@ -65,6 +67,11 @@ def save_figure(fig: Figure, path, dpi: int = 120) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=dpi, format="png", bbox_inches="tight")
     return path
+
+
+def save_figures(figures: Mapping[str, Figure], folder, name: str = "{}.png") -> list[Path]:
+    """:func:`save_figure` for each of ``figures``, as ``folder / name.format(key)``."""
+    return [save_figure(fig, Path(folder) / name.format(key)) for key, fig in figures.items()]
 
 
 def attribute_frequencies(positive_rate: pd.Series, title: str | None = None) -> Figure:
@@ -245,6 +252,14 @@ def roc(
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
     return fig
+
+
+def person_roc(labels, scores, report: Mapping, *, title: str | None = None) -> Figure:
+    """:func:`roc` of a person model's ``scores`` on photos with 0/1 ``labels``, its saved
+    threshold marked where ``report`` (an ``evaluate.person_report``) puts it."""
+    fpr, tpr, _ = roc_curve(labels, scores)
+    point = (report["false_accept"], report["acceptance"])
+    return roc(fpr, tpr, report["roc_auc"], point, title=title)
 
 
 def confusion(cm, labels: Sequence[str] = ("others", "person"), title: str | None = None) -> Figure:

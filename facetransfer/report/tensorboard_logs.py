@@ -386,3 +386,27 @@ class SamplePredictions(keras.callbacks.Callback):
                 threshold=self.threshold,
                 person=self.person,
             )
+
+
+def log_person_runs(runs, results, datas, models, *, person: str, n_images: int = 8) -> dict:
+    """:func:`log_results` for each person model of notebook 03 (or ``facetransfer transfer``):
+    its test report (less the confusion matrix) as final metrics, and its answers on the first
+    ``n_images`` test faces in the Images tab, at its saved threshold.
+
+    ``runs``, ``results`` (each with ``report``, ``history`` and ``threshold``), ``datas`` (each
+    with ``images["test"]``, ``labels["test"]``) and ``models`` share their keys ("seed", ...);
+    every key of ``results`` is logged. Returns {key: run folder as text}.
+    """
+    for key, result in results.items():
+        test = datas[key]
+        log_results(
+            runs[key],
+            {m: v for m, v in result.report.items() if m != "confusion_matrix"},
+            models[key],
+            test.images["test"][:n_images],
+            labels=test.labels["test"][:n_images],
+            step=len(result.history.get("loss", [])),
+            threshold=result.threshold,
+            person=person,
+        )
+    return {key: str(runs[key]) for key in results}

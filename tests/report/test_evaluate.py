@@ -287,3 +287,48 @@ def test_scores_with_nan_are_refused():
 def test_report_is_a_dataframe():
     report = ev.attribute_report(np.array([[0], [1]]), np.array([[0.2], [0.7]]), ["A"])
     assert isinstance(report, pd.DataFrame)
+
+
+def test_majority_table_learns_the_answer_on_train_and_scores_every_split():
+    cols = ["Smiling", "Bald"]
+    train = pd.DataFrame([[1, 0], [1, 0], [0, 1]], columns=cols)
+    test = pd.DataFrame([[0, 0], [1, 1]], columns=cols)
+    table = ev.majority_table({"train": train, "test": test}, splits=("train", "test"))
+    assert list(table.columns) == ["majority_answer", "train", "test"]
+    assert list(table.index) == cols
+    assert list(table["majority_answer"]) == ["yes", "no"]
+    np.testing.assert_allclose(table["train"], [2 / 3, 2 / 3])
+    np.testing.assert_allclose(table["test"], [0.5, 0.5])
+
+    class Split:  # a CelebA: labels through .split(name)
+        def split(self, name):
+            return {"train": train, "test": test}[name]
+
+    pd.testing.assert_frame_equal(ev.majority_table(Split(), splits=("train", "test")), table)
+
+
+def test_person_table_puts_models_side_by_side_from_reports_or_results():
+    y, s = np.array([0, 0, 1, 1]), np.array([0.1, 0.6, 0.4, 0.9])
+    report = ev.person_report(y, s, 0.5)
+
+    class Result:
+        def __init__(self, report):
+            self.report = report
+
+    table = ev.person_table({"seed": Result(report), "dlib": {"roc_auc": 0.9}})
+    assert list(table.columns) == ["seed", "dlib"]
+    assert list(table.index) == ev.PERSON_COLUMNS
+    assert table.loc["n_person", "seed"] == 2 and table.loc["false_accept", "seed"] == 0.5
+    assert table.loc["roc_auc", "dlib"] == 0.9 and pd.isna(table.loc["threshold", "dlib"])
+
+
+def test_attribute_comparison_one_row_per_model_in_the_columns_asked():
+    class Evaluation:
+        def __init__(self, accuracy):
+            self.summary = {c: 0.0 for c in ev.ATTRIBUTE_COLUMNS} | {"mean_accuracy": accuracy}
+            self.summary["extra"] = 1.0
+
+    table = ev.attribute_comparison({"model1": Evaluation(0.8), "improved": Evaluation(0.9)})
+    assert list(table.index) == ["model1", "improved"]
+    assert list(table.columns) == ev.ATTRIBUTE_COLUMNS
+    assert table["mean_accuracy"].idxmax() == "improved"

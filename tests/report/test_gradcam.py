@@ -8,7 +8,7 @@ import pytest
 from keras import layers
 
 from facetransfer.modeling import networks
-from facetransfer.report import gradcam
+from facetransfer.report import gradcam, plots
 
 SIZE = 24
 
@@ -126,3 +126,58 @@ def test_embeddings_read_the_layer_a_head_reads():
     seed = networks.seed_cnn(192)
     seed_faces = rng.integers(0, 256, (2, 192, 192, 3), dtype=np.uint8)
     assert gradcam.embeddings(seed, seed_faces).shape == (2, 32)  # Flatten of the 1x1x32 map
+
+
+def test_first_of_each_takes_the_person_then_the_others_in_order():
+    labels = np.array([0, 1, 0, 1, 1, 0, 1, 0])
+    np.testing.assert_array_equal(gradcam.first_of_each(labels, 2), [1, 3, 0, 2])
+    np.testing.assert_array_equal(gradcam.first_of_each(labels), [1, 3, 4, 0, 2, 5])
+    np.testing.assert_array_equal(gradcam.first_of_each(np.zeros(3), 2), [0, 1])
+
+
+class _Data:
+    """What notebook 03's person data offers the report: images and labels per split."""
+
+    def __init__(self, images, labels):
+        n = len(images) // 2
+        self.images = {"validation": images[:n], "test": images[n:]}
+        self.labels = {"validation": labels[:n], "test": labels[n:]}
+
+
+def test_transfer_saliency_draws_each_base_and_its_transfer_on_its_own_photos():
+    rng = np.random.default_rng(2)
+    base = networks.improved_cnn(32, n_outputs=2, embedding_dim=4, widths=(8,))
+    person = networks.embedding_transfer_model(base)
+    labels = np.array([1, 0, 1, 1, 0, 0, 1, 0, 0, 1])
+    data = _Data(rng.integers(0, 256, (10, 32, 32, 3), dtype=np.uint8), labels)
+    fig = gradcam.transfer_saliency(
+        {"improved": base, "seed": None}, {"improved": person}, {"improved": data},
+        person="paco", names=["Male", "Smiling"], n=2,
+    )  # fmt: skip
+    shown = gradcam.first_of_each(data.labels["test"], 2)  # test labels 1 0 0 1 0
+    assert len(fig.axes) == 3 * len(shown)  # faces, base row, transfer row
+    n = len(shown)
+    assert [ax.get_title() for ax in fig.axes[:n]] == [
+        "paco", "paco", "other", "other"
+    ]  # fmt: skip
+    rows = [fig.axes[0].get_ylabel(), fig.axes[n].get_ylabel(), fig.axes[2 * n].get_ylabel()]
+    assert rows[1].startswith("improved base: Smiling") and rows[2].startswith("improved transfer")
+    np.testing.assert_array_equal(fig.axes[0].images[0].get_array(), data.images["test"][shown[0]])
+    with pytest.raises(ValueError, match="no base"):
+        gradcam.transfer_saliency({"seed": None}, {}, {}, person="paco", names=["Smiling"])
+    plots.plt.close("all")
+
+
+def test_embedding_projections_one_figure_per_person_model_over_validation_and_test():
+    rng = np.random.default_rng(3)
+    base = networks.improved_cnn(32, n_outputs=2, embedding_dim=4, widths=(8,))
+    person = networks.embedding_transfer_model(base)
+    labels = np.array([1, 0, 0, 1, 0, 1, 0, 0])
+    data = _Data(rng.integers(0, 256, (8, 32, 32, 3), dtype=np.uint8), labels)
+    figures = gradcam.embedding_projections({"improved": person}, {"improved": data}, person="paco")
+    assert list(figures) == ["improved"]
+    ax = figures["improved"].axes[0]
+    assert "improved base: what the paco head reads" in ax.get_title()
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["others (n=5)", "person (n=3)"]  # both splits, split by label
+    plots.plt.close("all")

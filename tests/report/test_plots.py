@@ -337,3 +337,26 @@ def test_attribute_history_puts_attribute_metrics_under_plain_names():
     }
     single = {"loss": [0.3], "binary_accuracy": [0.8]}
     assert plots.attribute_history(single) == single
+
+
+def test_save_figures_names_each_png_by_its_key(tmp_path):
+    figures = {
+        "seed": plots.confusion(np.array([[3, 1], [0, 2]])),
+        "dlib": plots.confusion(np.eye(2)),
+    }
+    paths = plots.save_figures(figures, tmp_path / "figs", name="03_embeddings_{}.png")
+    assert [p.name for p in paths] == ["03_embeddings_seed.png", "03_embeddings_dlib.png"]
+    assert all(p.read_bytes().startswith(PNG_MAGIC) for p in paths)
+
+
+def test_person_roc_marks_the_saved_threshold_and_the_auc():
+    y, s = np.array([0, 0, 0, 1, 1]), np.array([0.1, 0.7, 0.3, 0.8, 0.6])
+    report = ev.person_report(y, s, 0.65)
+    fig = plots.person_roc(y, s, report, title="seed base")
+    ax = fig.axes[0]
+    assert ax.get_title() == "seed base"
+    curve, _chance, point = ax.get_lines()
+    fpr, tpr, _ = ev.roc_curve(y, s)
+    np.testing.assert_allclose(curve.get_xdata(), fpr)
+    assert (point.get_xdata()[0], point.get_ydata()[0]) == (1 / 3, 0.5)  # 0.7 of 3; 0.8 of 2
+    assert f"AUC = {report['roc_auc']:.3f}" in curve.get_label()

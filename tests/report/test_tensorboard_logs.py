@@ -244,3 +244,31 @@ def test_fit_with_an_identity_head_logs_the_plain_tags(tmp_path):
         float(tf.make_ndarray(e.tensor_proto)) for e in events.Tensors("epoch_binary_accuracy")
     ]
     assert values == pytest.approx(result.history["val_attribute_logits_binary_accuracy"])
+
+
+def test_log_person_runs_writes_each_models_test_report_and_its_answers(tmp_path):
+    from types import SimpleNamespace
+
+    keras.utils.set_random_seed(0)
+    base = networks.improved_cnn(32, n_outputs=3, widths=(8,), embedding_dim=4)
+    person = networks.embedding_transfer_model(base)
+    faces = np.random.default_rng(4).integers(0, 256, (10, 32, 32, 3), dtype=np.uint8)
+    labels = np.array([1, 0] * 5)
+    data = SimpleNamespace(images={"test": faces}, labels={"test": labels})
+    report = {"roc_auc": 0.75, "acceptance": 0.5, "confusion_matrix": [[1, 2], [3, 4]]}
+    result = SimpleNamespace(report=report, history={"loss": [1.0, 0.5, 0.2]}, threshold=0.4)
+    runs = {"improved": tmp_path / "improved", "unused": tmp_path / "unused"}
+    logged = tensorboard_logs.log_person_runs(
+        runs,
+        {"improved": result},
+        {"improved": data},
+        {"improved": person},
+        person="paco",
+        n_images=3,
+    )
+    assert logged == {"improved": str(tmp_path / "improved")}
+    assert not (tmp_path / "unused").exists()
+    scalars = final_scalars(tmp_path / "improved")
+    assert scalars == {"final/test_roc_auc": 0.75, "final/test_acceptance": 0.5}  # no matrix
+    grids = read_run(tmp_path / "improved").Tensors(tensorboard_logs.SAMPLES_TAG)
+    assert [e.step for e in grids] == [3]  # the run's last epoch
