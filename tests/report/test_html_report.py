@@ -513,7 +513,7 @@ def test_skipped_photos_from_an_index_are_listed(tmp_path):
         (["--clusters", "clusters", "--out-dir", "s", "--name", "0=a/b"], 2, "not a usable name"),
         (["--clusters", "clusters", "--out-dir", "s", "--max-faces", "0"], 2, "1 or more"),
         (["--index", "missing.db", "--out-dir", "s"], 3, "no such photo index file"),
-        (["--index", "photos/h.jpg", "--out-dir", "s"], 2, "cannot report from a photo index"),
+        (["--index", "photos/h.jpg", "--out-dir", "s"], 3, "h.jpg: not an SQLite index file"),
         (["--clusters", "clusters", "missing.jpg", "--out-dir", "s"], 3, "missing.jpg"),
     ],
 )
