@@ -49,7 +49,7 @@ SKIP_KINDS = {
     "truncated": "truncated or corrupt",
     "too_large": "too large",
     "too_small": "too small",
-    # faces.align_folder's kinds
+    # align.align_file's kinds (AlignResult.problem), counted by the photo intake
     "no_face": "no face found",
     "detection_failed": "face detection failed",
 }

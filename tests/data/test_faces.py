@@ -1,10 +1,13 @@
-"""Tests for data.faces: geometry on synthetic points, detection on real CelebA faces."""
+"""Tests for data.faces and data.align: geometry on synthetic points, detection on real CelebA
+faces, one photo aligned into a crop (align_file), and the photo intake that caches crops by
+content (data.intake.align_photos): bad photos skipped and summarised, resumed, reused."""
 
 from __future__ import annotations
 
 import logging
 import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,11 +15,11 @@ import pytest
 from PIL import Image
 from shared_data import SHARED_DATA
 
-from facetransfer.data import align, faces
-from facetransfer.data.align import align_face, align_folder, align_image
+from facetransfer.data import align, faces, fotos, intake
+from facetransfer.data.align import align_face, align_file, align_image
 from facetransfer.data.faces import detect_faces
 from facetransfer.data.geometry import CELEBA_LANDMARKS, similarity_transform
-from facetransfer.data.images import ImageReadError, read_rgb
+from facetransfer.data.images import read_rgb
 
 CELEBA_ALIGNED = SHARED_DATA / "celeba" / "img_align_celeba"
 
@@ -145,20 +148,9 @@ def test_small_image_is_upscaled_for_detection(detector, real_faces):
     assert np.linalg.norm(found[0].landmarks - expected, axis=1).max() < 4
 
 
-def test_blank_image_has_no_face_and_folder_lists_it(detector, tmp_path):
+def test_blank_image_has_no_face(detector):
     crop, found = align_image(np.full((200, 200, 3), 128, dtype=np.uint8))
     assert crop is None and found == []
-
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    Image.new("RGB", (200, 200), (128, 128, 128)).save(photos / "blank.png")
-    (photos / "broken.jpg").write_bytes(b"")
-    (photos / ".DS_Store").write_bytes(b"junk")
-    manifest = align_folder(photos, tmp_path / "aligned", progress=False)
-    assert list(manifest["source"]) == [str(photos / "blank.png"), str(photos / "broken.jpg")]
-    assert list(manifest["status"]) == ["no_face", "error"]
-    assert "empty" in manifest["reason"].iloc[1] and manifest["crop"].isna().all()
-    assert list(manifest["n_faces"]) == [0, 0]
 
 
 def two_faces_side_by_side(paths) -> np.ndarray:
@@ -171,68 +163,31 @@ def two_faces_side_by_side(paths) -> np.ndarray:
     return np.asarray(canvas)
 
 
-def test_align_folder_uses_the_largest_of_two_faces(detector, real_faces, tmp_path):
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    Image.fromarray(two_faces_side_by_side(real_faces)).save(photos / "pair.png")
-    Image.new("RGB", (200, 200), (128, 128, 128)).save(photos / "blank.png")
-    (photos / "broken.jpg").write_bytes(b"")
+def test_align_file_uses_the_largest_of_two_real_faces(detector, real_faces, tmp_path):
+    Image.fromarray(two_faces_side_by_side(real_faces)).save(tmp_path / "pair.png")
+    Image.new("RGB", (200, 200), (128, 128, 128)).save(tmp_path / "blank.png")
+    (tmp_path / "broken.jpg").write_bytes(b"")
 
-    manifest = align_folder(photos, tmp_path / "aligned", progress=False)
-    assert list(manifest["source"]) == [
-        str(photos / n) for n in ("blank.png", "broken.jpg", "pair.png")
-    ]
-    manifest.index = [os.path.basename(source) for source in manifest["source"]]
-    assert manifest.loc["blank.png", "status"] == "no_face"
-    assert manifest.loc["broken.jpg", "status"] == "error"
-    assert "empty" in manifest.loc["broken.jpg", "reason"]
-    pair = manifest.loc["pair.png"]
-    assert pair["status"] == "ok" and pair["n_faces"] == 2 and "largest" in pair["reason"]
-
-    assert pd.isna(manifest.loc["blank.png", "crop"])
-    crop = read_rgb(pair["crop"])
+    pair = align_file(tmp_path / "pair.png", tmp_path / "pair-crop.png")
+    assert (pair.status, pair.n_faces, pair.problem) == ("ok", 2, "several_faces")
+    assert "largest" in pair.reason and pair.crop == tmp_path / "pair-crop.png"
+    crop = read_rgb(pair.crop)
     assert crop.shape == (218, 178, 3)
     # The larger face (A, itself an aligned CelebA crop) comes out nearly as it went in.
     original = read_rgb(real_faces[0]).astype(float)
     assert np.corrcoef(crop.astype(float).ravel(), original.ravel())[0, 1] > 0.8
-    on_disk = pd.read_csv(tmp_path / "aligned" / "manifest.csv", keep_default_na=False)
-    assert list(on_disk.columns) == align.MANIFEST_COLUMNS
-    assert list(on_disk["source"]) == ["blank.png", "broken.jpg", "pair.png"]  # relative on disk
-    assert on_disk.loc[2, "crop"] == os.path.basename(pair["crop"])
+
+    blank = align_file(tmp_path / "blank.png", tmp_path / "blank-crop.png")
+    assert (blank.status, blank.problem, blank.crop) == ("no_face", "no_face", None)
+    broken = align_file(tmp_path / "broken.jpg", tmp_path / "broken-crop.png")
+    assert (broken.status, broken.problem, broken.crop) == ("error", "empty", None)
+    assert "empty" in broken.reason
+    assert (
+        not (tmp_path / "blank-crop.png").exists() and not (tmp_path / "broken-crop.png").exists()
+    )
 
 
-def test_align_folder_cache_skips_unchanged_and_names_duplicate_stems(
-    detector, real_faces, tmp_path, monkeypatch
-):
-    photos, out = tmp_path / "photos", tmp_path / "aligned"
-    photos.mkdir()
-    shutil.copy(real_faces[0], photos / "me.jpg")
-    Image.open(real_faces[1]).save(photos / "me.png")  # same stem, another face
-
-    first = align_folder(photos, out, progress=False)
-    assert list(first["status"]) == ["ok", "ok"]
-    assert sorted(first["crop"]) == [str(out / "me-2.png"), str(out / "me.png")]
-
-    calls = []
-    real_align_file = align.align_file
-
-    def counting_align_file(source, *args, **kwargs):
-        calls.append(source.name)
-        return real_align_file(source, *args, **kwargs)
-
-    monkeypatch.setattr(align, "align_file", counting_align_file)
-    second = align_folder(photos, out, progress=False)
-    assert calls == []  # nothing changed: everything from the cache
-    pd.testing.assert_frame_equal(first, second)
-
-    stat = (photos / "me.png").stat()
-    os.utime(photos / "me.png", ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
-    third = align_folder(photos, out, progress=False)
-    assert calls == ["me.png"]  # only the touched photo is redone, under the same crop name
-    assert list(third["crop"]) == list(first["crop"])
-
-
-# --- bad photos in a folder, on drawn faces (no shared data needed) ----------------------------
+# --- the photo intake (data.intake.align_photos), on drawn faces (no shared data needed) -------
 
 
 def drawn_face(seed: int, person: str = "paco") -> Image.Image:
@@ -252,135 +207,193 @@ def two_drawn_faces() -> Image.Image:
     return canvas
 
 
-def test_align_folder_every_kind_of_bad_photo_and_one_summary(
+def split_frame(paths) -> pd.DataFrame:
+    """The user's photos as data.fotos.split_fotos lists them: the person's, from fotos/."""
+    return pd.DataFrame(
+        {
+            "path": [str(p) for p in paths],
+            "label": 1,
+            "split": "train",
+            "source": "fotos",
+            "group": range(len(paths)),
+        },
+        columns=fotos.COLUMNS,
+    )
+
+
+def counting_align_file(monkeypatch) -> list[str]:
+    """Record the name of every photo the intake aligns (rather than takes from its cache)."""
+    calls, real_align_file = [], intake.align_file
+
+    def counting(source, *args, **kwargs):
+        calls.append(os.path.basename(source))
+        return real_align_file(source, *args, **kwargs)
+
+    monkeypatch.setattr(intake, "align_file", counting)
+    return calls
+
+
+def intake_lines(caplog, words: str) -> list[logging.LogRecord]:
+    return [
+        r for r in caplog.records if r.name == "facetransfer.data.intake" and words in r.message
+    ]
+
+
+def test_align_photos_every_kind_of_bad_photo_and_one_summary(
     detector, tmp_path, monkeypatch, caplog
 ):
-    photos, out = tmp_path / "photos", tmp_path / "aligned"
-    photos.mkdir()
+    photos, aligned = tmp_path / "fotos" / "paco", tmp_path / "aligned"
+    photos.mkdir(parents=True)
     two_drawn_faces().save(photos / "pair of faces.png")
     drawn_face(0).save(photos / "café ñ 写真, 1.jpg", quality=95)  # space, comma, non-ASCII
     Image.new("RGB", (200, 200), (128, 128, 128)).save(photos / "blank.png")
     (photos / "empty.jpg").touch()
     (photos / "notes.jpg").write_text("not pixels")
     drawn_face(4).save(photos / "locked.jpg")
-    (photos / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
-    (photos / "Thumbs.db").write_bytes(b"\xd0\xcf\x11\xe0")
-    (photos / "old").mkdir()
-    drawn_face(0).save(photos / "old" / "in a sub-folder.jpg")
+    names = [
+        "pair of faces.png",
+        "café ñ 写真, 1.jpg",
+        "blank.png",
+        "empty.jpg",
+        "notes.jpg",
+        "locked.jpg",
+        "gone.jpg",  # listed by the split, deleted before the intake reads it
+    ]
+    frame = split_frame([photos / name for name in names])
 
-    real_read_rgb = align.read_rgb
+    real_content_key = intake.content_key
 
-    def locked_read_rgb(path, *args, **kwargs):
+    def locked_content_key(path):
         if os.path.basename(path) == "locked.jpg":  # as root, chmod cannot lock a file
-            raise ImageReadError(path, "permission denied", "permission")
-        return real_read_rgb(path, *args, **kwargs)
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_content_key(path)
 
-    monkeypatch.setattr(align, "read_rgb", locked_read_rgb)
-    with caplog.at_level(logging.INFO, logger="facetransfer.data.align"):
-        manifest = align_folder(photos, out, progress=False)
-    manifest.index = [os.path.basename(source) for source in manifest["source"]]
-    assert sorted(manifest.index) == sorted(
-        [
-            "pair of faces.png",
-            "café ñ 写真, 1.jpg",
-            "blank.png",
-            "empty.jpg",
-            "notes.jpg",
-            "locked.jpg",
-        ]
-    )
-    expected = {
-        "pair of faces.png": ("ok", "several_faces"),
-        "café ñ 写真, 1.jpg": ("ok", ""),
-        "blank.png": ("no_face", "no_face"),
-        "empty.jpg": ("error", "empty"),
-        "notes.jpg": ("error", "not_image"),
-        "locked.jpg": ("error", "permission"),
-    }
-    assert {n: (r.status, r.problem) for n, r in manifest.iterrows()} == expected
-    assert manifest.loc["pair of faces.png", "n_faces"] == 2
-    assert os.path.basename(manifest.loc["café ñ 写真, 1.jpg", "crop"]) == "café ñ 写真, 1.png"
-    assert read_rgb(manifest.loc["café ñ 写真, 1.jpg", "crop"]).shape == (218, 178, 3)
+    monkeypatch.setattr(intake, "content_key", locked_content_key)
+    with caplog.at_level(logging.DEBUG, logger="facetransfer.data.intake"):
+        out = intake.align_photos(frame, aligned, progress=False)
+
+    assert [os.path.basename(p) for p in out["path"]] == ["pair of faces.png", "café ñ 写真, 1.jpg"]
+    for crop in out["aligned"]:
+        assert Path(crop).parent == aligned / "celeba" / "by-content"
+        assert read_rgb(crop).shape == (218, 178, 3)
     # The larger face (A) is the one aligned: the crop looks like A aligned on its own.
     alone = align_image(np.asarray(drawn_face(3)))[0].astype(float)
-    from_pair = read_rgb(manifest.loc["pair of faces.png", "crop"]).astype(float)
+    from_pair = read_rgb(out["aligned"].iloc[0]).astype(float)
     assert np.corrcoef(alone.ravel(), from_pair.ravel())[0, 1] > 0.9
 
-    summaries = [
-        r.getMessage() for r in caplog.records if "aligned 2 of 6 photos" in r.getMessage()
-    ]
+    skipped = {os.path.basename(path): reason for path, reason in out.attrs["skipped"]}
+    assert sorted(skipped) == ["blank.png", "empty.jpg", "gone.jpg", "locked.jpg", "notes.jpg"]
+    assert "no face" in skipped["blank.png"] and "empty" in skipped["empty.jpg"]
+    assert "not an image" in skipped["notes.jpg"]
+    assert "Permission denied" in skipped["locked.jpg"]
+    assert "No such file" in skipped["gone.jpg"]
+
+    summaries = intake_lines(caplog, "aligned 2 of 7 photos")
     assert len(summaries) == 1, caplog.text
-    for words in (
-        "skipped 4",
-        "1 no face found",
-        "1 empty file",
-        "1 not an image",
-        "1 permission denied",
-        "1 with several faces (the largest used)",
-    ):
-        assert words in summaries[0]
-    for name in ("blank.png", "empty.jpg", "notes.jpg", "locked.jpg", "pair of faces.png"):
-        assert name in caplog.text  # each problem photo named in its own line too
+    assert summaries[0].levelno == logging.WARNING
+    for words in ("skipped 5", "1 no face found", "1 empty file", "1 not an image", "2 unreadable"):
+        assert words in summaries[0].message
+    for name in skipped:  # each skipped photo named in a DEBUG line of its own
+        assert len(intake_lines(caplog, f"{name}:")) == 1, name
+    assert "pair of faces.png: 2 faces; used the largest" in caplog.text  # a warning of its own
 
-    # Permission restored: a rerun retries the failed photo and keeps the rest from the cache.
-    monkeypatch.setattr(align, "read_rgb", real_read_rgb)
-    again = align_folder(photos, out, progress=False)
-    again.index = [os.path.basename(source) for source in again["source"]]
-    assert again.loc["locked.jpg", "status"] == "ok"
-    assert again.loc["blank.png", "status"] == "no_face"
-
-
-def test_an_out_dir_holds_one_photo_folder(tmp_path):
-    first, second, out = tmp_path / "train" / "paco", tmp_path / "test" / "paco", tmp_path / "out"
-    for folder in (first, second):
-        folder.mkdir(parents=True)
-        (folder / "1.jpg").touch()  # the same name in both: the second would overwrite the first
-    align_folder(first, out, progress=False)
-    with pytest.raises(ValueError, match="holds the aligned faces of"):
-        align_folder(second, out, progress=False)
-    align_folder(first, out, progress=False)  # its own folder: fine
-    shutil.rmtree(tmp_path / "train")  # the first folder is gone (moved): the out_dir is free
-    assert list(align_folder(second, out, progress=False)["status"]) == ["error"]
+    # Permission restored: a rerun tries again every photo that could not be read (the locked one
+    # is now aligned); the rest come from the cache (the crops, and the blank photo's no-face note).
+    monkeypatch.setattr(intake, "content_key", real_content_key)
+    calls = counting_align_file(monkeypatch)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="facetransfer.data.intake"):
+        again = intake.align_photos(frame, aligned, progress=False)
+    assert calls == ["empty.jpg", "notes.jpg", "locked.jpg"]
+    assert [os.path.basename(p) for p in again["path"]] == [
+        "pair of faces.png",
+        "café ñ 写真, 1.jpg",
+        "locked.jpg",
+    ]
+    assert list(again["aligned"].iloc[:2]) == list(out["aligned"])
+    assert len(intake_lines(caplog, "aligned 3 of 7 photos; skipped 4")) == 1, caplog.text
+    assert "3 crops reused from an earlier run" in caplog.text
 
 
-def test_manifest_from_before_the_problem_column_is_still_a_cache(detector, tmp_path, monkeypatch):
-    photos, out = tmp_path / "photos", tmp_path / "aligned"
-    photos.mkdir()
-    Image.new("RGB", (200, 200), (128, 128, 128)).save(photos / "blank.png")
-    align_folder(photos, out, progress=False)
-    old = pd.read_csv(out / "manifest.csv", keep_default_na=False).drop(columns="problem")
-    old.to_csv(out / "manifest.csv", index=False)
+def test_align_photos_caches_crops_by_content_and_by_geometry(detector, tmp_path, monkeypatch):
+    fotos_root, aligned = tmp_path / "fotos", tmp_path / "aligned"
+    first, second = fotos_root / "train" / "paco" / "1.jpg", fotos_root / "test" / "paco" / "1.jpg"
+    for path, seed in ((first, 0), (second, 1)):  # the same name in two folders, two faces
+        path.parent.mkdir(parents=True)
+        drawn_face(seed).save(path)
+    frame = split_frame([first, second])
 
-    def must_not_run(*args, **kwargs):
-        raise AssertionError("the photo should come from the cache")
+    one = intake.align_photos(frame, aligned, progress=False)
+    crops = list(one["aligned"])
+    assert len(set(crops)) == 2, "two folders' photos of one name never share a crop"
+    assert all(Path(c).parent == aligned / "celeba" / "by-content" for c in crops)
+    assert not np.array_equal(read_rgb(crops[0]), read_rgb(crops[1]))
 
-    monkeypatch.setattr(align, "align_file", must_not_run)
-    manifest = align_folder(photos, out, progress=False)
-    assert list(manifest["status"]) == ["no_face"] and list(manifest["problem"]) == ["no_face"]
+    calls = counting_align_file(monkeypatch)
+    two = intake.align_photos(frame, aligned, progress=False)
+    assert calls == []  # nothing changed: everything from the cache
+    pd.testing.assert_frame_equal(one, two)
+
+    stat = second.stat()
+    os.utime(second, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    assert list(intake.align_photos(frame, aligned, progress=False)["aligned"]) == crops
+    assert calls == []  # touched, not changed: still the same crop
+
+    moved = fotos_root / "paco" / "copied here.jpg"
+    moved.parent.mkdir()
+    shutil.copy(first, moved)
+    copied = intake.align_photos(split_frame([moved]), aligned, progress=False)
+    assert calls == [] and list(copied["aligned"]) == crops[:1]  # a copy reuses its crop
+
+    drawn_face(4).save(second)  # another photo under the same name: aligned again
+    changed = intake.align_photos(frame, aligned, progress=False)
+    assert calls == ["1.jpg"]
+    assert changed["aligned"].iloc[0] == crops[0] and changed["aligned"].iloc[1] != crops[1]
+
+    calls.clear()  # another geometry: its own folder of crops, at its own size
+    chips = intake.align_photos(frame, aligned, geometry="dlib_chip", progress=False)
+    assert calls == ["1.jpg", "1.jpg"]
+    for crop in chips["aligned"]:
+        assert Path(crop).parent == aligned / "dlib_chip" / "by-content"
+        assert read_rgb(crop).shape == (150, 150, 3)
 
 
-def test_alignment_summary_from_a_manifest():
-    manifest = pd.DataFrame(
-        {
-            "source": ["a.jpg", "b.jpg", "c.jpg", "d.jpg"],
-            "status": ["ok", "ok", "no_face", "error"],
-            "problem": ["", "several_faces", "no_face", "truncated"],
-            "reason": ["", "2 faces; used the largest", "no face", "truncated or corrupt"],
-        }
-    )
-    summary = align.alignment_summary(manifest)
-    assert summary.counts() == {"no_face": 1, "truncated": 1}
-    assert str(summary) == (
-        "aligned 2 of 4 photos; skipped 2: 1 no face found, 1 truncated or corrupt; "
-        "1 with several faces (the largest used)"
-    )
+def test_align_photos_resumes_after_an_interruption(detector, tmp_path, monkeypatch):
+    photos, aligned = tmp_path / "fotos" / "paco", tmp_path / "aligned"
+    photos.mkdir(parents=True)
+    for seed, name in enumerate(("a.png", "b.png", "c.png")):
+        drawn_face(seed).save(photos / name)
+    frame = split_frame(sorted(photos.iterdir()))
+
+    real_save, saves = Image.Image.save, []
+
+    def killed_while_writing_the_second_crop(image, fp, *args, **kwargs):
+        saves.append(fp)
+        if len(saves) == 2:
+            Path(fp).write_bytes(b"\x89PNG\r\n\x1a\n half a crop")
+            raise KeyboardInterrupt
+        return real_save(image, fp, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "save", killed_while_writing_the_second_crop)
+    with pytest.raises(KeyboardInterrupt):
+        intake.align_photos(frame, aligned, progress=False)
+    monkeypatch.setattr(Image.Image, "save", real_save)
+
+    calls = counting_align_file(monkeypatch)
+    out = intake.align_photos(frame, aligned, progress=False)
+    assert calls == ["b.png", "c.png"]  # a's crop was whole: kept; b's never became a crop
+    assert [os.path.basename(p) for p in out["path"]] == ["a.png", "b.png", "c.png"]
+    for crop in out["aligned"]:
+        assert read_rgb(crop).shape == (218, 178, 3)
 
 
-def test_a_detector_crash_on_one_photo_does_not_stop_the_folder(tmp_path, monkeypatch, caplog):
-    photos = tmp_path / "photos"
-    photos.mkdir()
+def test_a_detector_crash_on_one_photo_does_not_stop_the_intake(tmp_path, monkeypatch, caplog):
+    photos = tmp_path / "fotos" / "paco"
+    photos.mkdir(parents=True)
     for name in ("a.png", "b.png"):
         Image.new("RGB", (60, 60), (90, 90, 90)).save(photos / name)
+    (photos / "b.png").write_bytes((photos / "b.png").read_bytes() + b"\0")  # not a's bytes
+    frame = split_frame([photos / "a.png", photos / "b.png"])
 
     def flaky(image, *args, **kwargs):
         if flaky.calls == 0:
@@ -390,24 +403,17 @@ def test_a_detector_crash_on_one_photo_does_not_stop_the_folder(tmp_path, monkey
 
     flaky.calls = 0
     monkeypatch.setattr(align, "align_image", flaky)
-    with caplog.at_level(logging.WARNING, logger="facetransfer.data.align"):
-        manifest = align_folder(photos, tmp_path / "out", progress=False)
-    assert list(manifest["status"]) == ["error", "no_face"]
-    assert list(manifest["problem"]) == ["detection_failed", "no_face"]
-    assert "RuntimeError: out of memory" in manifest["reason"].iloc[0]
-    assert "face detection failed" in caplog.text
+    with caplog.at_level(logging.INFO, logger="facetransfer.data.intake"):
+        out = intake.align_photos(frame, tmp_path / "aligned", progress=False)
+    assert out.empty
+    skipped = dict(out.attrs["skipped"])
+    assert "RuntimeError: out of memory" in skipped[str(photos / "a.png")]
+    assert "no face" in skipped[str(photos / "b.png")]
+    assert "face detection failed" in caplog.text  # logged with its traceback
+    line = "aligned 0 of 2 photos; skipped 2: 1 face detection failed, 1 no face found"
+    assert len(intake_lines(caplog, line)) == 1, caplog.text
 
-
-def test_an_unreadable_manifest_means_aligning_again(tmp_path, caplog):
-    photos, out = tmp_path / "photos", tmp_path / "out"
-    photos.mkdir()
-    (photos / "empty.jpg").touch()
-    align_folder(photos, out, progress=False)
-    for garbage in (b"\x00\xff garbage, not a manifest\n", b"a,b\n1,2\n", b'"unclosed\n'):
-        (out / "manifest.csv").write_bytes(garbage)
-        caplog.clear()
-        with caplog.at_level(logging.WARNING, logger="facetransfer.data.align"):
-            manifest = align_folder(photos, out, progress=False)
-        assert "ignoring unreadable manifest" in caplog.text, garbage
-        assert list(manifest["problem"]) == ["empty"]
-    assert list(pd.read_csv(out / "manifest.csv").columns) == align.MANIFEST_COLUMNS
+    # The crash is tried again on the next run; the photo with no face is remembered.
+    calls = counting_align_file(monkeypatch)
+    intake.align_photos(frame, tmp_path / "aligned", progress=False)
+    assert calls == ["a.png"]
