@@ -37,6 +37,7 @@ _FACADE = {
     "analyze": "facetransfer.api",
     "enrol": "facetransfer.api",
     "index": "facetransfer.api",
+    "make_report": "facetransfer.api",
     "load_gallery": "facetransfer.modeling.gallery",
     # settings
     "Paths": "facetransfer.config",

@@ -31,6 +31,7 @@ from facetransfer.data.photo_files import existing_folder, photos_in
 from facetransfer.errors import InputError, UsageError
 from facetransfer.library import queries
 from facetransfer.library.index import index_library
+from facetransfer.library.pages import index_report
 from facetransfer.modeling.attribute_head import load_attribute_head
 from facetransfer.modeling.describe import FaceEmbedder
 from facetransfer.modeling.gallery import (
@@ -54,6 +55,7 @@ __all__ = [
     "identify",
     "find",
     "analyze",
+    "make_report",
     "enrol",
     "index",
     "photos_in",
@@ -390,6 +392,16 @@ def index(
     )
     counts = {k: 0 for k in ("new", "changed", "moved", "unchanged", "removed", "skipped")}
     return {**counts, "faces": 0, **summary.as_dict()}
+
+
+def make_report(index_file, out_dir, *, gallery=None, max_distance: float | None = None):
+    """A static HTML page of a photo index (`out_dir/index.html`; `facetransfer report`): the people `gallery` names,
+    the groups of everyone else, the photos where nobody was found. Returns its summary.
+
+    >>> print(ft.make_report(library, family / "site", gallery=g))
+    1 face in 1 photo: 1 person, 0 unnamed groups, 0 in no group; 0 photos with nobody found: ...
+    """
+    return index_report(index_file, out_dir, gallery=gallery, max_distance=max_distance)
 
 
 def analyze(img, *, min_face_confidence: float = MIN_FACE_CONFIDENCE, recursive: bool = False):

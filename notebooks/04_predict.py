@@ -36,6 +36,7 @@ data_dir = None            # None: <home>/data
 models_dir = None          # None: <home>/models
 logs_dir = None            # None: <home>/logs
 reports_dir = None         # None: <home>/reports
+library = None             # a folder of photos to index and show as a page; None: the photos above
 
 # %%
 from facetransfer.progress import setup_logging
@@ -88,6 +89,24 @@ fig = samples.photo_grid(pngs, title="Annotated predictions")
 if fig is not None:
     plots.save_figure(fig, figures / "04_predictions.png");
 print("annotated photos in", out_dir)
+
+# %% [markdown]
+# ## A library of photos, as a page
+#
+# A photo library is indexed once (`ft.index`: every face detected and described, into one SQLite
+# file; run again, only new or changed photos cost anything), then answered from: here, a static
+# HTML page (`ft.make_report`) with each group of faces as a row of thumbnails linking to the
+# photos, and the photos where nobody was found. With the CelebA sample's wild photos as
+# `library`, the groups are people; the drawn demo faces are too stylised for the face detector, so
+# their page lists them under "nobody found". Open `reports/library/index.html` in a browser.
+
+# %%
+import facetransfer as ft
+
+library_folder = Path(library) if library else chosen[0].parent
+indexed = ft.index(library_folder, paths.reports / "library.sqlite")
+print(indexed)
+print(ft.make_report(paths.reports / "library.sqlite", paths.reports / "library"))
 
 # %% [markdown]
 # ## Frames of a video

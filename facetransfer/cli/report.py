@@ -17,23 +17,6 @@ from facetransfer.cli.output import say
 from facetransfer.errors import ExitCode, InputError, UsageError
 
 
-def _index_data(args):
-    """The report's data from the photo index: the people a gallery names (with --gallery) and
-    the groups of the faces nobody is named for."""
-    from facetransfer.library.queries import report_rows
-    from facetransfer.modeling.gallery_files import load_gallery
-    from facetransfer.report.html import groups_from_index
-
-    gallery = None if args.gallery is None else load_gallery(args.gallery)
-    faces, photos = report_rows(
-        args.index,
-        gallery,
-        target_false_accept=args.target_false_accept,
-        max_distance=args.max_distance,
-    )
-    return groups_from_index(faces, photos)
-
-
 def cmd_report(args) -> int:
     if args.out_dir is None:
         raise UsageError("report needs --out-dir DIR, the folder the page is written to")
@@ -56,8 +39,18 @@ def cmd_report(args) -> int:
     from facetransfer.report.html import MAX_FACES_SHOWN, groups_from_clusters_csv, write_report
 
     if args.index is not None:
-        data = _index_data(args)
-        title = f"Faces in {args.index.name}"
+        from facetransfer.library.pages import index_report
+
+        summary = index_report(
+            args.index,
+            out,
+            gallery=args.gallery,
+            target_false_accept=args.target_false_accept,
+            max_distance=args.max_distance,
+            title=args.title,
+            max_faces_shown=args.max_faces,
+        )
+        return _said(summary)
     else:
         photos = []
         if args.photos:
@@ -67,7 +60,7 @@ def cmd_report(args) -> int:
         data = groups_from_clusters_csv(table, names=wanted, photos=photos)
         title = f"Faces in {Path(args.clusters).resolve().name or args.clusters}"
     if not (data.groups or data.ungrouped or data.no_face or data.skipped):
-        raise InputError(f"{args.index or table}: no photos in it")
+        raise InputError(f"{table}: no photos in it")
     summary = write_report(
         data.groups,
         data.no_face,
@@ -77,6 +70,12 @@ def cmd_report(args) -> int:
         title=args.title or title,
         max_faces_shown=args.max_faces or MAX_FACES_SHOWN,
     )
+    return _said(summary)
+
+
+def _said(summary) -> int:
+    """The page's summary on stderr (unreadable photos in one line, by cause); exit 3 when no
+    photo could be read."""
     if summary.unreadable:  # one line, by cause; the page lists them all
         causes = Counter(reason for _, reason in summary.unreadable).most_common()
         said = ", ".join(f"{n} {reason}" for reason, n in causes)
