@@ -395,8 +395,9 @@ def index(
 
 
 def make_report(index_file, out_dir, *, gallery=None, max_distance: float | None = None):
-    """A static HTML page of a photo index (`out_dir/index.html`; `facetransfer report`): the people `gallery` names,
-    the groups of everyone else, the photos where nobody was found. Returns its summary.
+    """A static HTML page of a photo index (`out_dir/index.html`, as `facetransfer report`): the
+    people `gallery` names, the groups of everyone else, the photos where nobody was found.
+    Returns its summary.
 
     >>> print(ft.make_report(library, family / "site", gallery=g))
     1 face in 1 photo: 1 person, 0 unnamed groups, 0 in no group; 0 photos with nobody found: ...

@@ -277,6 +277,7 @@ def test_a_damaged_gallery_is_named_and_refused(photos, gallery, tmp_path, capsy
         ),
         (["predict", "--model", "{t}/none.h5", "{p}/mirrored.jpg"], ExitCode.INPUT, ["none.h5"]),
         (["detect", "{p}/empty"], ExitCode.INPUT, ["empty", "no photos"]),
+        (["detect", "{p}/mirrored.jpg", "--csv", "{t}"], ExitCode.INPUT, ["a folder; --csv"]),
     ],
 )
 def test_bad_input_to_a_command_is_one_line_and_its_exit_code(
@@ -307,7 +308,19 @@ def test_out_of_range_values_are_usage_errors_before_anything_loads(argv, capsys
         cli.main(argv)
     assert stop.value.code == ExitCode.USAGE
     assert time.perf_counter() - start < 1.0
-    assert "error:" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and err.startswith("facetransfer: error: ")
+
+
+def test_enrol_never_replaces_a_gallery_unasked(photos, gallery, tmp_path, capsys):
+    copy = tmp_path / "g"
+    shutil.copytree(gallery, copy)
+    before = {p.name: p.read_bytes() for p in copy.iterdir()}
+    code, _, err = _run(capsys, "enrol", photos / "family", "--gallery", copy)
+    assert code == ExitCode.USAGE and "--replace" in _one_error_line(err, copy)
+    assert {p.name: p.read_bytes() for p in copy.iterdir()} == before
+    code, _, _ = _run(capsys, "enrol", photos / "family", "--gallery", copy, "--replace")
+    assert code == ExitCode.OK
 
 
 def test_verbose_goes_before_or_after_the_command(photos, capsys):

@@ -36,8 +36,23 @@ from facetransfer.errors import ExitCode, FacetransferError
 log = logging.getLogger("facetransfer")
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with the tool's manners: a usage error is one line on stderr naming the command
+    and where to read more (exit code 2), and an option is never guessed from its first letters."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str):
+        self.exit(
+            int(ExitCode.USAGE),
+            f"facetransfer: error: {self.prog}: {message} (see `{self.prog} --help`)\n",
+        )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="facetransfer",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -69,6 +84,9 @@ def main(argv=None) -> int:
     if args.home:
         os.environ[config.HOME_VARIABLE] = os.path.abspath(os.path.expanduser(str(args.home)))
     try:
+        from facetransfer.cli.options import check_output_files
+
+        check_output_files(args)
         return int(args.func(args))
     except FacetransferError as error:
         print(f"facetransfer: error: {_one_line(error)}", file=sys.stderr)

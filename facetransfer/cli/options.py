@@ -250,6 +250,20 @@ def check_folder(path, what: str) -> Path:
     return path
 
 
+def check_output_files(args) -> None:
+    """The files a command will write (--csv, --npy) are not folders, and their folders are not
+    files: said before any work, not after."""
+    for option in ("csv", "npy"):
+        path = getattr(args, option, None)
+        if path is None:
+            continue
+        path = Path(path)
+        if path.is_dir():
+            raise InputError(f"{path}: a folder; --{option} is the file to write")
+        if path.parent.exists() and not path.parent.is_dir():
+            raise InputError(f"{path.parent}: a file, so --{option} {path} cannot be written")
+
+
 def check_new_output(path, what: str) -> Path:
     """An output path whose parent can be made, and that is not a file where a folder goes."""
     path = Path(path)

@@ -29,8 +29,15 @@ def cmd_enrol(args) -> int:
     options.check_folder(folder, "folder of people's photo folders")
     options.check_base(args.base)
     options.check_new_output(args.gallery, "gallery")
+    if (Path(args.gallery) / "gallery.json").exists() and not args.replace:
+        raise UsageError(
+            f"{args.gallery}: a gallery is there already; enrolling would replace it (everyone "
+            "in it): give another --gallery, or --replace"
+        )
     if args.celeba_dir is not None:
         options.check_folder(args.celeba_dir, "CelebA folder")
+    if not args.strangers or not (args.celeba_dir or Paths(data=args.data_dir).celeba.exists()):
+        options.check_rate(args.base, args.target_false_accept)  # the calibration decides
     from facetransfer.data.fotos import people_folders
     from facetransfer.modeling.gallery_files import check_person_name
 
@@ -90,6 +97,9 @@ def _enrol_parser(sub) -> None:
     p.add_argument("--fotos", dest="fotos_option", type=Path, help=argparse.SUPPRESS)
     p.add_argument("--gallery", type=Path, required=True, help="the gallery folder to write")
     p.add_argument("--out", dest="gallery", type=Path, help=argparse.SUPPRESS)
+    p.add_argument(
+        "--replace", action="store_true", help="replace the gallery if one is there already"
+    )
     options.add_base(p)
     options.add_target_false_accept(p, "strangers' faces the whole gallery may accept")
     p.add_argument(
@@ -122,16 +132,15 @@ def cmd_identify(args) -> int:
     options.check_photos(args.photos, recursive=args.recursive)
     if args.base is not None:
         options.check_base(args.base)
-    from facetransfer.modeling.gallery_files import gallery_folder
+    from facetransfer.modeling.gallery_files import load_gallery
 
-    gallery_folder(args.gallery)
+    gallery = load_gallery(args.gallery)  # damaged or mixed files refused before any model loads
 
     from facetransfer import api
     from facetransfer.cli.photos import annotated_path, photo_list
-    from facetransfer.modeling.gallery import embedder_for, identify_image, load_gallery
+    from facetransfer.modeling.gallery import embedder_for, identify_image
     from facetransfer.report.annotate import annotate_photo
 
-    gallery = load_gallery(args.gallery)
     embedder = embedder_for(gallery, None if args.base is None else api.embedder(args.base))
     outcome, counts, rows, taken = Outcome(decides=True), {}, [], set()
     for photo, found_under in photo_list(args.photos, args.recursive):

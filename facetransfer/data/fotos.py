@@ -28,6 +28,7 @@ import pandas as pd
 
 from facetransfer.data.dedup import NearDuplicates, near_duplicate_groups
 from facetransfer.data.images import list_images
+from facetransfer.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ def people_folders(root) -> dict[str, list[Path]]:
     (`others/`, `no <name>/`) are nobody's and left out."""
     root = Path(root)
     if not root.is_dir():
-        raise NotADirectoryError(f"{root}: not a folder of people's photo folders")
+        raise InputError(f"{root}: not a folder of people's photo folders")
     split_dirs = [d for split in SPLITS if (d := _first_dir(root, SPLIT_ALIASES[split]))]
     parents = split_dirs or [root]
     people: dict[str, list[Path]] = {}
@@ -104,7 +105,7 @@ def people_folders(root) -> dict[str, list[Path]]:
             people.setdefault(name, []).extend(_photos(folder))
     people = {name: sorted(photos) for name, photos in people.items() if photos}
     if not people:
-        raise FileNotFoundError(
+        raise InputError(
             f"{root}: no person folders with photos (expected {root}/<name>/ for each person)"
         )
     return people

@@ -15,7 +15,7 @@ from facetransfer.config import MIN_FACE_CONFIDENCE
 from facetransfer.data.align import align_face
 from facetransfer.data.cache import crop_box
 from facetransfer.data.faces import Face, detect_faces
-from facetransfer.data.images import ImageReadError, check_rgb_image, read_rgb, resize
+from facetransfer.data.images import MIN_SIDE, ImageReadError, check_rgb_image, read_rgb, resize
 from facetransfer.modeling.card import ModelCard, read_card
 from facetransfer.modeling.checkpoints import ModelFileError, load_model_file
 
@@ -109,6 +109,8 @@ def read_photo(photo) -> np.ndarray:
             image = image[:, :, :3]
         try:
             check_rgb_image(image)
+            if min(image.shape[:2]) < MIN_SIDE:
+                raise ValueError(f"{image.shape[1]}x{image.shape[0]} pixels: too small for a face")
         except ValueError as error:
             raise ImageReadError("<array>", str(error), "not_image") from error
         return np.ascontiguousarray(image)
