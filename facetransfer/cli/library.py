@@ -11,7 +11,7 @@ from pathlib import Path
 
 from facetransfer import config
 from facetransfer.cli import options
-from facetransfer.cli.output import say, to_json, write_csv
+from facetransfer.cli.output import face_line, say, to_json, write_csv
 from facetransfer.errors import ExitCode, NoFaceError, UsageError
 
 log = logging.getLogger("facetransfer")
@@ -154,11 +154,7 @@ def identify(args) -> int:
             print(to_json({"path": path, "faces": [_face(f) for f in found]}))
         else:
             for face in found:
-                print(
-                    f"{path}\tface {face['face']}\t{face['person']}\tdistance "
-                    f"{face['distance']:.3f}\trunner-up {face['runner_up']} "
-                    f"{face['runner_up_distance']}"
-                )
+                print(face_line(path, face["face"], face))
     if args.csv:
         header = ["path", "face", "box", "person", "distance", "max_distance"]
         rows = [

@@ -28,6 +28,15 @@ def to_json(value):
     return json.dumps(value, default=default)
 
 
+def face_line(where: str, number: int, face: dict) -> str:
+    """identify's text line for one face: who, the distance, and the runner-up when there is
+    one (a one-person gallery has none)."""
+    line = f"{where}\tface {number}\t{face['person']}\tdistance {face['distance']:.4f}"
+    if face.get("runner_up") is not None:
+        line += f"\trunner-up {face['runner_up']} {face['runner_up_distance']:.4f}"
+    return line
+
+
 def say(message: str) -> None:
     print(message, file=sys.stderr)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from facetransfer import config
 from facetransfer.cli import options
-from facetransfer.cli.output import Outcome, say, to_json, write_csv
+from facetransfer.cli.output import Outcome, face_line, say, to_json, write_csv
 from facetransfer.config import Paths
 from facetransfer.errors import ExitCode, UsageError
 
@@ -161,10 +161,7 @@ def cmd_identify(args) -> int:
             print(to_json(result))
         else:
             for k, face in enumerate(result["faces"]):
-                print(
-                    f"{photo}\tface {k}\t{face['person']}\tdistance {face['distance']:.3f}"
-                    f"\trunner-up {face['runner_up']} {face['runner_up_distance']}"
-                )
+                print(face_line(photo, k, face))
             if not result["faces"]:
                 print(f"{photo}\t{'unreadable' if 'error' in result else 'no face'}")
         for k, face in enumerate(result["faces"]):
