@@ -277,6 +277,16 @@ def test_a_damaged_gallery_is_named_and_refused(photos, gallery, tmp_path, capsy
         ),
         (["predict", "--model", "{t}/none.h5", "{p}/mirrored.jpg"], ExitCode.INPUT, ["none.h5"]),
         (["detect", "{p}/empty"], ExitCode.INPUT, ["empty", "no photos"]),
+        (
+            ["transfer", "{p}/empty", "--base", "dlib", "--models-dir", "{t}/g"],
+            ExitCode.INPUT,
+            ["empty", "no photos of 'paco'"],
+        ),
+        (
+            ["prepare", "--celeba-dir", "{p}/typo", "--data-dir", "{t}/g"],
+            ExitCode.INPUT,
+            ["typo", "no such CelebA folder"],
+        ),
         (["detect", "{p}/mirrored.jpg", "--csv", "{t}"], ExitCode.INPUT, ["a folder; --csv"]),
     ],
 )

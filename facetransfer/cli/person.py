@@ -16,7 +16,7 @@ from facetransfer import config
 from facetransfer.cli import options
 from facetransfer.cli.output import Outcome, say, to_json, write_csv
 from facetransfer.config import HEADS, Paths
-from facetransfer.errors import ExitCode, UsageError
+from facetransfer.errors import ExitCode, InputError, UsageError
 from facetransfer.progress import keras_verbose
 
 log = logging.getLogger("facetransfer")
@@ -41,6 +41,13 @@ def cmd_transfer(args) -> int:
     folder = args.fotos_option or args.fotos
     if folder is not None:
         options.check_folder(folder, "photos folder")
+        from facetransfer.data.fotos import has_person
+
+        if not has_person(folder, args.person):
+            raise InputError(
+                f"{folder}: no photos of {args.person!r} (expected {folder}/{args.person}/ or "
+                f"{folder}/train/{args.person}/; README: Bring your own photos)"
+            )
     if args.celeba_dir is not None:
         options.check_folder(args.celeba_dir, "CelebA folder")
 

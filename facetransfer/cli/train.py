@@ -36,7 +36,14 @@ def _load_celeba(args, paths: Paths):
     return source, load_celeba(source.root, limit=args.limit, seed=args.seed)
 
 
+def _check_celeba(args) -> None:
+    """A CelebA folder given is there, said at once (reading it needs TensorFlow's seconds)."""
+    if args.celeba_dir is not None:
+        options.check_folder(args.celeba_dir, "CelebA folder")
+
+
 def cmd_prepare(args) -> int:
+    _check_celeba(args)
     from facetransfer.modeling.attributes import load_attribute_data
     from facetransfer.report.evaluate import majority_accuracy
 
@@ -56,6 +63,7 @@ def cmd_prepare(args) -> int:
 
 
 def cmd_train_attributes(args) -> int:
+    _check_celeba(args)
     from facetransfer.modeling import distribute
 
     # First: MultiWorkerMirroredStrategy must exist before any other TensorFlow op runs.
