@@ -13,7 +13,7 @@ import hashlib
 import os
 import re
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +25,6 @@ from facetransfer.modeling.card import (
     CardError,
     Decision,
     ModelCard,
-    card_from_dict,
     read_card,
     write_card,
 )
@@ -195,18 +194,8 @@ def load_gallery(path) -> Gallery:
         said += ("; " if said else "") + (f"no faces for {', '.join(lacking)}" if lacking else "")
         raise InputError(f"{faces_path}: does not match {where} ({said}): enrol again")
     rate = card.decision.target_false_accept if card.decision else None
-    base_card = card_from_dict(
-        {
-            "kind": "base",
-            "geometry": card.geometry,
-            "crop": card.crop,
-            "arch": card.arch,
-            "image_size": card.image_size,
-            "distance_thresholds": card.distance_thresholds,
-            "schema_version": card.schema_version,
-        },
-        where,
-    )
+    # the base's crop and calibration, as the gallery's card repeats them
+    base_card = replace(card, kind="base", decision=None, base=None, extra={})
     return Gallery(
         card.base, names, vectors, people, rate or TARGET_FALSE_ACCEPT, base_card, folder
     )
