@@ -6,6 +6,7 @@ import pytest
 from PIL import Image
 
 from facetransfer.data.fotos import people_folders
+from facetransfer.errors import InputError
 
 
 def _photo(path):
@@ -33,5 +34,5 @@ def test_the_seed_layout_merges_each_persons_splits(tmp_path):
 
 def test_a_folder_with_no_person_folders_is_a_clear_error(tmp_path):
     _photo(tmp_path / "loose.jpg")
-    with pytest.raises(FileNotFoundError, match="no person folders"):
+    with pytest.raises(InputError, match="no person folders"):
         people_folders(tmp_path)
