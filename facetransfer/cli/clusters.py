@@ -5,8 +5,8 @@ handler; inputs are checked before any model loads."""
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
+import contextlib
+import logging
 import sys
 from pathlib import Path
 
@@ -22,6 +22,8 @@ def cmd_cluster(args) -> int:
         from facetransfer.cli import library
 
         return library.cluster(args)
+    if args.regroup:
+        raise UsageError("cluster --regroup (group a kept grouping again) needs --index FILE")
     if args.gallery is not None:
         raise UsageError("cluster --gallery (leave the known people out) needs --index FILE")
     if not args.photos:
@@ -34,27 +36,34 @@ def cmd_cluster(args) -> int:
     wanted = options.namings(args.name)
 
     from facetransfer import api
+    from facetransfer.cli.library import write_person_folder, write_sheets
     from facetransfer.cli.photos import photo_list
-    from facetransfer.modeling.clustering import UNGROUPED, cluster_photos, person_folder
-    from facetransfer.report.annotate import contact_sheet
+    from facetransfer.modeling.clustering import UNGROUPED, cluster_photos
 
     embedder = api.embedder(args.base)
     photos = [p for p, _ in photo_list(args.photos, recursive=args.recursive)]
-    clusters = cluster_photos(
-        photos,
-        embedder,
-        target_false_accept=args.target_false_accept,
-        max_distance=args.max_distance,
-        min_face_confidence=args.min_face_confidence,
-    )
+    with _skips_held() as held:  # said once each below, or as the one error when all fail
+        clusters = cluster_photos(
+            photos,
+            embedder,
+            target_false_accept=args.target_false_accept,
+            max_distance=args.max_distance,
+            min_face_confidence=args.min_face_confidence,
+        )
     table = clusters.table
+    if len(clusters.skipped) == len(photos):
+        if len(photos) == 1:
+            path, reason = clusters.skipped[0]
+            raise InputError(f"{path}: {reason}")
+        shown = "; ".join(f"{p}: {r}" for p, r in clusters.skipped[:3])
+        more = f"; and {len(photos) - 3} more" if len(photos) > 3 else ""
+        raise InputError(f"none of the {len(photos)} photos could be read ({shown}{more})")
+    for record in held:
+        logging.getLogger(record.name).handle(record)
     if not len(table):
-        raise_no_face = len(clusters.skipped) < len(photos)
-        if raise_no_face:
-            from facetransfer.errors import NoFaceError
+        from facetransfer.errors import NoFaceError
 
-            raise NoFaceError(f"no face found in the {len(photos)} photos given")
-        raise InputError(f"none of the {len(photos)} photos could be read")
+        raise NoFaceError(f"no face found in the {len(photos)} photos given")
     groups = table["cluster"].value_counts().drop(UNGROUPED, errors="ignore")
     unknown = sorted(set(wanted) - set(groups.index))
     if unknown:
@@ -65,31 +74,50 @@ def cmd_cluster(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     header = list(table.columns)
     write_csv(out / "clusters.csv", header, table.values.tolist())
+    sheets = {}
     for cluster in sorted(set(table["cluster"]) - {UNGROUPED}):
-        rows = table.index[table["cluster"] == cluster]
-        contact_sheet(
-            clusters.faces(cluster),
-            out / f"cluster_{cluster}.png",
-            f"cluster {cluster}: {len(rows)} faces",
-        )
+        refs = clusters.faces(cluster)
+        sheets[cluster] = (f"cluster {cluster}: {len(refs)} faces", refs)
+    write_sheets(out, sheets)  # (a previous run's other cluster_*.png removed)
     if args.json:
         for row in table.to_dict("records"):
             print(to_json(row))
     print(
         f"{len(table)} faces in {len(photos)} photos: {len(groups)} groups, "
-        f"{int((table['cluster'] == UNGROUPED).sum())} faces in none; {out / 'clusters.csv'}",
+        f"{int((table['cluster'] == UNGROUPED).sum())} faces in none"
+        + (f", {len(clusters.skipped)} photos skipped" if clusters.skipped else "")
+        + f"; {out / 'clusters.csv'}",
         file=sys.stderr if args.json else sys.stdout,
     )
     for cluster, name in wanted.items():
-        target = out / "people" / name
-        partial = out / "people" / f".{name}.partial"
-        shutil.rmtree(partial, ignore_errors=True)
-        written = person_folder(clusters, cluster, partial)
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(partial, target)
-        say(f"cluster {cluster} -> {target} ({len(written)} faces) for enrol")
+        written = write_person_folder(out, name, table.values.tolist(), cluster)
+        say(f"cluster {cluster} -> {out / 'people' / name} ({len(written)} faces) for enrol")
     return ExitCode.OK
+
+
+class _Held(logging.Filter):
+    """Holds back the "skipped PHOTO: reason" warnings of cluster_photos."""
+
+    def __init__(self):
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.WARNING and str(record.msg).startswith("skipped"):
+            self.records.append(record)
+            return False
+        return True
+
+
+@contextlib.contextmanager
+def _skips_held():
+    logger = logging.getLogger("facetransfer.modeling.clustering")
+    held = _Held()
+    logger.addFilter(held)
+    try:
+        yield held.records
+    finally:
+        logger.removeFilter(held)
 
 
 def _cluster_parser(sub) -> None:
@@ -98,8 +126,12 @@ def _cluster_parser(sub) -> None:
         formatter_class=options.FORMATTER,
         help="group the faces of unlabelled photos by person",
         description="Writes DIR/clusters.csv (path, face, box, cluster; -1: in no group) and a "
-        "contact sheet per group. Exit code 4: no face in any photo. With --index FILE, the "
-        "faces of an index that --gallery does not name (all of them without it), no photo read.",
+        "contact sheet per group, cluster_K.png (a previous run's other sheets in DIR removed). "
+        "Exit code 3: no photo readable; 4: no face in any photo. With --index FILE, the faces "
+        "of an index that --gallery does not name (all of them without it), no photo read but "
+        "for the sheets: the groups are kept in the index, so a later run places only the new "
+        "faces, group ids stay and --name names a group there for good (clusters.csv gains a "
+        "name column).",
     )
     options.add_photos(p, nargs="*")
     options.add_index(p)
@@ -112,7 +144,14 @@ def _cluster_parser(sub) -> None:
         "--name",
         action="append",
         metavar="CLUSTER=NAME",
-        help="write that group's faces to DIR/people/NAME/, a person folder for enrol",
+        help="write that group's faces to DIR/people/NAME/, a person folder for enrol "
+        "(with --index: the group keeps the name in the index)",
+    )
+    p.add_argument(
+        "--regroup",
+        action="store_true",
+        help="with --index: group every face again (names move to the groups holding most "
+        "of their faces) instead of placing only the new ones",
     )
     options.add_base(p)
     options.add_target_false_accept(p, "different people merged into one group")

@@ -227,38 +227,155 @@ def find(args) -> int:
 
 
 def cluster(args) -> int:
-    """cluster --index FILE: the faces no gallery names (all, without --gallery), grouped."""
+    """cluster --index FILE: the faces no gallery names (all, without --gallery), grouped; the
+    groups kept in the index, so a later run places only the new faces and names stay."""
     check_index(args.index)
     out = options.check_new_output(args.out_dir, "clusters output")
-    if args.name:
-        raise UsageError("cluster --index: --name is not yet supported; name groups by enrolling")
+    wanted = options.namings(args.name)
+    gallery = None
+    if args.gallery is not None:
+        from facetransfer.modeling.gallery_files import gallery_folder, load_gallery
+
+        gallery_folder(args.gallery)
+        gallery = load_gallery(args.gallery)
     from facetransfer.library import queries
 
-    faces = queries.load_faces(args.index, min_face_confidence=args.min_face_confidence)
-    if args.gallery is not None:
-        from facetransfer.modeling.gallery_files import load_gallery
-
-        gallery = load_gallery(args.gallery)
-        named = queries.identify_faces(faces, gallery)
-        keep = [k for k, a in enumerate(named) if a["person"] == "unknown"]
-    else:
-        keep = list(range(len(faces)))
+    grouping = queries.group_index(
+        args.index,
+        gallery,
+        target_false_accept=args.target_false_accept,
+        max_distance=args.max_distance,
+        min_face_confidence=args.min_face_confidence,
+        regroup=args.regroup,
+        names=wanted,
+    )
+    faces = grouping.faces
     if not len(faces):
         raise NoFaceError(f"{args.index}: no faces indexed")
-    limit = queries.distance_limit(faces, args.target_false_accept, args.max_distance)
-    labels = queries.cluster_faces(faces.vectors[keep], limit)
-    rows = [[*faces.record(k).values(), int(label)] for k, label in zip(keep, labels, strict=True)]
-    for row in rows:
-        row[2] = " ".join(map(str, row[2]))
+    header = ["path", "face", "box", "name", "cluster"]
+    rows = []
+    for k, label in zip(grouping.rows.tolist(), grouping.labels.tolist(), strict=True):
+        record = faces.record(k)
+        name = grouping.names.get(label, "")
+        rows.append([record["path"], record["face"], " ".join(map(str, record["box"])), name,
+                     label])  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)
-    write_csv(out / "clusters.csv", ["path", "face", "box", "cluster"], rows)
+    write_csv(out / "clusters.csv", header, rows)
     if args.json:
         for row in rows:
-            print(to_json(dict(zip(["path", "face", "box", "cluster"], row, strict=True))))
-    groups = {r[3] for r in rows} - {-1}
+            print(to_json(dict(zip(header, row, strict=True))))
+    groups = grouping.groups()
+    sheets = {}
+    for group in groups:
+        members = grouping.members(group)
+        name = grouping.names.get(group)
+        title = f"cluster {group}" + (f" ({name})" if name else "") + f": {len(members)} faces"
+        sheets[group] = (title, [_face_ref(faces, k) for k in members[:SHEET_FACES]])
+    write_sheets(out, sheets)
+    for lost in grouping.lost_names:
+        log.warning("the faces named %s are no longer one group: name them again", lost)
+    named = sum(1 for g in groups if g in grouping.names)
+    how = (
+        f"grouped anew ({grouping.why})"
+        if grouping.regrouped and grouping.why != "first grouping"
+        else f"{grouping.placed} placed this run"
+    )
     print(
-        f"{len(rows)} unknown faces of {len(faces)} indexed: {len(groups)} groups, "
-        f"{sum(r[3] == -1 for r in rows)} faces in none; {out / 'clusters.csv'}",
+        f"{len(rows)} unknown faces of {len(faces)} indexed: {len(groups)} groups ({named} "
+        f"named), {int((grouping.labels == -1).sum())} faces in none, {how}; "
+        f"{out / 'clusters.csv'}",
         file=sys.stderr if args.json else sys.stdout,
     )
+    for group, name in wanted.items():
+        table = [[faces.paths[k], int(faces.numbers[k]), _box_text(faces, k), group]
+                 for k in grouping.members(group).tolist()]  # fmt: skip
+        written = write_person_folder(out, name, table, group)
+        say(f"cluster {group} -> {out / 'people' / name} ({len(written)} faces) for enrol")
     return ExitCode.OK
+
+
+SHEET_FACES = 64  # faces drawn on a group's contact sheet (the title says how many it holds)
+SHEETS_MANIFEST = ".sheets.json"  # which faces each cluster_*.png of a folder shows
+
+
+def _box_text(faces, k: int) -> str:
+    return " ".join(str(int(v)) for v in faces.boxes[k])
+
+
+def _face_ref(faces, k: int) -> tuple[str, tuple[int, ...]]:
+    return faces.paths[k], tuple(int(v) for v in faces.boxes[k])
+
+
+def write_sheets(out: Path, sheets: dict) -> int:
+    """One contact sheet per group, `out/cluster_<group>.png`, from {group: (title, faces)}
+    (faces: (photo path, box), cut from the photos as each sheet is drawn, one photo in memory
+    at a time; SHEET_FACES at most). Any other cluster_*.png in `out` (a previous run's) is
+    removed. A sheet whose title, faces and photos (path, box, size, mtime) are those a previous
+    run drew is kept as it is (out/.sheets.json records them), so a re-run redraws only the
+    groups that changed. Returns how many were drawn."""
+    import hashlib
+    import json
+    import os
+
+    from facetransfer.report.annotate import contact_sheet
+
+    manifest = out / SHEETS_MANIFEST
+    try:
+        before = json.loads(manifest.read_text())
+        before = before if isinstance(before, dict) else {}
+    except (OSError, ValueError):
+        before = {}
+    now, drawn = {}, 0
+    for group, (title, refs) in sheets.items():
+        refs = list(refs)[:SHEET_FACES]
+        name = f"cluster_{group}.png"
+        key = hashlib.sha256(
+            json.dumps([title, [[p, list(b), _stamp(p)] for p, b in refs]]).encode()
+        ).hexdigest()
+        now[name] = key
+        if before.get(name) == key and (out / name).is_file():
+            continue
+        partial = out / f".{name}.partial.png"
+        try:
+            contact_sheet(refs, partial, title, max_faces=SHEET_FACES)
+            os.replace(partial, out / name)
+        finally:
+            partial.unlink(missing_ok=True)
+        drawn += 1
+    for stale in out.glob("cluster_*.png"):
+        if stale.name not in now:
+            stale.unlink(missing_ok=True)
+    partial = out / f".{SHEETS_MANIFEST}.partial"
+    partial.write_text(json.dumps(now, indent=0, sort_keys=True))
+    os.replace(partial, manifest)
+    return drawn
+
+
+def _stamp(path) -> list[int] | None:
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return None
+    return [stat.st_size, stat.st_mtime_ns]
+
+
+def write_person_folder(out: Path, name: str, table: list[list], group: int) -> list[Path]:
+    """`out/people/<name>/`: the faces of `table` (rows path, face, "x y w h", cluster) cut from
+    their photos for `enrol`, written to a hidden folder renamed into place (a previous folder
+    of that name replaced only once the new one is whole)."""
+    import os
+    import shutil
+
+    import pandas as pd
+
+    from facetransfer.modeling.clustering import FaceClusters, person_folder
+
+    clusters = FaceClusters(pd.DataFrame(table, columns=["path", "face", "box", "cluster"]), None)
+    target = out / "people" / name
+    partial = out / "people" / f".{name}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    written = person_folder(clusters, group, partial)
+    if target.exists():
+        shutil.rmtree(target)
+    os.replace(partial, target)
+    return [target / w.name for w in written]

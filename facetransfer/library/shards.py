@@ -6,6 +6,11 @@ Every machine lists the same library and runs `index --shard K/N`: it reads and 
 paths all land in its shard. `merge` copies the shards' rows into one index file: the same rows a
 single run over the whole library writes (a test says so), since each photo's rows depend only on
 its bytes and every face is described alone.
+
+The groups `cluster --index` keeps (tables groups and face_groups, meta `groups:<base>`) are not
+copied: they are derived from the faces, and two shards' group ids would clash. The merged index
+holds the groups it held before (none when new); `cluster --index` on it places the faces the
+shards brought into them (or, on a new index, groups them all).
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from pathlib import Path
 
 from facetransfer.errors import InputError
 from facetransfer.library import store
+
+_GROUPS = f"{store.GROUPS_KEY}%"  # meta keys of a kept grouping: not merged
 
 
 def merge(shards, target) -> dict:
@@ -49,9 +56,14 @@ def _copy(db: sqlite3.Connection, name: str, shard: Path) -> None:
         raise InputError(f"{shard}: {clash[0]} differs from another shard's record of it")
     clash = db.execute(
         f"SELECT s.key FROM {name}.meta s JOIN main.meta m ON m.key = s.key "
-        "WHERE m.value != s.value LIMIT 1"
+        "WHERE m.value != s.value AND s.key NOT LIKE ? LIMIT 1",
+        (_GROUPS,),
     ).fetchone()
     if clash:
         raise InputError(f"{shard}: its {clash[0]} differs from another shard's")
     for table in store.TABLES:
-        db.execute(f"INSERT OR IGNORE INTO main.{table} SELECT * FROM {name}.{table}")
+        rule = " WHERE key NOT LIKE ?" if table == "meta" else ""
+        db.execute(
+            f"INSERT OR IGNORE INTO main.{table} SELECT * FROM {name}.{table}{rule}",
+            (_GROUPS,) if rule else (),
+        )

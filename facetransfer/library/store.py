@@ -14,9 +14,17 @@ Schema (version `SCHEMA_VERSION`, in `meta`; docs/library.md says the same):
           PRIMARY KEY(hash, base, face))
         face: 0 = the largest; box in full-size pixels; landmarks: 10 float32 (5 x, y pairs, MTCNN's
         order) as a BLOB; descriptor: float32 BLOB (128 numbers on dlib's base)
+    groups(base, group_id, name, PRIMARY KEY(base, group_id))                 (version 2)
+        the groups `cluster --index` made of a base's faces; name: the one the user gave, or NULL
+    face_groups(hash, base, face, group_id, PRIMARY KEY(hash, base, face))   (version 2)
+        each grouped face's group (-1: placed, in no group); a face without a row is not grouped
+        yet. A trigger deletes a face's row with the face (an edited or orphaned photo's faces).
+        meta `groups:<base>` records how the grouping was made (JSON: max_distance, generation).
 
-Each photo's rows are written inside one transaction (`transaction`), in WAL mode, so a kill at any
-moment leaves the photos written before it and nothing of the one in flight.
+A version-1 index is upgraded in place when opened (the two tables and the trigger added, the
+version bumped, in one transaction). Each photo's rows are written inside one transaction
+(`transaction`), in WAL mode, so a kill at any moment leaves the photos written before it and
+nothing of the one in flight.
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ import numpy as np
 
 from facetransfer.errors import InputError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_NAME = "library.sqlite"
 STATUSES = ("ok", "skipped", "removed")
 
@@ -63,8 +71,29 @@ CREATE TABLE IF NOT EXISTS faces (
     descriptor BLOB NOT NULL,
     PRIMARY KEY (hash, base, face)
 );
+CREATE TABLE IF NOT EXISTS groups (
+    base TEXT NOT NULL,
+    group_id INTEGER NOT NULL,
+    name TEXT,
+    PRIMARY KEY (base, group_id)
+);
+CREATE TABLE IF NOT EXISTS face_groups (
+    hash TEXT NOT NULL,
+    base TEXT NOT NULL,
+    face INTEGER NOT NULL,
+    group_id INTEGER NOT NULL,
+    PRIMARY KEY (hash, base, face)
+);
+CREATE INDEX IF NOT EXISTS face_groups_by_group ON face_groups (base, group_id);
+CREATE TRIGGER IF NOT EXISTS faces_drop_groups AFTER DELETE ON faces BEGIN
+    DELETE FROM face_groups
+    WHERE hash = old.hash AND base = old.base AND face = old.face;
+END;
 """
+# what a photo's description is made of (merge-index copies these); the groups are derived
 TABLES = ("meta", "photos", "described", "faces")
+GROUP_TABLES = ("groups", "face_groups")
+GROUPS_KEY = "groups:"  # meta key prefix: groups:<base> -> how that base's grouping was made
 
 
 class IndexFileError(InputError):
@@ -106,9 +135,7 @@ def connect(path, *, create: bool = False) -> sqlite3.Connection:
             if not create:
                 raise IndexFileError(f"{path}: an SQLite file, but not a facetransfer index")
             with transaction(db):
-                for statement in SCHEMA.split(";"):
-                    if statement.strip():
-                        db.execute(statement)
+                _create(db)
                 db.execute(
                     "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?), ('made_by', ?)",
                     (str(SCHEMA_VERSION), "facetransfer"),
@@ -118,10 +145,37 @@ def connect(path, *, create: bool = False) -> sqlite3.Connection:
                 f"{path}: index schema version {version}, newer than this facetransfer reads "
                 f"({SCHEMA_VERSION}): upgrade facetransfer"
             )
+        elif version < SCHEMA_VERSION:
+            _upgrade(db, version)
         _check_tables(db, path)
     except sqlite3.DatabaseError as error:
         raise _damaged(path, error) from None
     return db
+
+
+def _create(db: sqlite3.Connection) -> None:
+    """Every table, index and trigger of SCHEMA that is not there yet (inside a transaction:
+    executescript would commit)."""
+    statements, pending = [], ""
+    for line in SCHEMA.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statements.append(pending)
+            pending = ""
+    for statement in statements:
+        db.execute(statement)
+
+
+def _upgrade(db: sqlite3.Connection, version: int) -> None:
+    """An index of an older schema brought to SCHEMA_VERSION in place, in one transaction:
+    version 1 -> 2 adds the groups tables and their trigger (no row changes)."""
+    with transaction(db):
+        now = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if int(now[0]) < SCHEMA_VERSION:  # (another process may have upgraded it meanwhile)
+            _create(db)
+            db.execute(
+                "UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(SCHEMA_VERSION),)
+            )
 
 
 def _looks_like_sqlite(path: Path) -> bool:
@@ -144,7 +198,7 @@ def _schema_version(db: sqlite3.Connection, path: Path) -> int | None:
 
 def _check_tables(db: sqlite3.Connection, path: Path) -> None:
     names = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    missing = [t for t in TABLES if t not in names]
+    missing = [t for t in TABLES + GROUP_TABLES if t not in names]
     if missing:
         raise IndexFileError(f"{path}: damaged index, no {', '.join(missing)} table")
     ok = db.execute("PRAGMA quick_check(1)").fetchone()[0]  # a truncated file fails here
@@ -177,4 +231,6 @@ def table_rows(db: sqlite3.Connection, table: str) -> list[tuple]:
     """Every row of a table in primary-key order (for comparing two indexes)."""
     order = {"meta": "key", "photos": "path", "described": "hash, base"}
     order["faces"] = "hash, base, face"
+    order["groups"] = "base, group_id"
+    order["face_groups"] = "hash, base, face"
     return db.execute(f"SELECT * FROM {table} ORDER BY {order[table]}").fetchall()
