@@ -228,9 +228,12 @@ def from_blob(blob: bytes, width: int | None = None) -> np.ndarray:
 
 
 def table_rows(db: sqlite3.Connection, table: str) -> list[tuple]:
-    """Every row of a table in primary-key order (for comparing two indexes)."""
+    """Every row of a table in primary-key order (for comparing two indexes' descriptions:
+    meta's `groups:<base>` rows, a kept grouping's, are derived data and left out, as
+    merge-index leaves them out; read the groups tables for those)."""
     order = {"meta": "key", "photos": "path", "described": "hash, base"}
     order["faces"] = "hash, base, face"
     order["groups"] = "base, group_id"
     order["face_groups"] = "hash, base, face"
-    return db.execute(f"SELECT * FROM {table} ORDER BY {order[table]}").fetchall()
+    rule = f" WHERE key NOT LIKE '{GROUPS_KEY}%'" if table == "meta" else ""
+    return db.execute(f"SELECT * FROM {table}{rule} ORDER BY {order[table]}").fetchall()
