@@ -244,3 +244,64 @@ def distance_person_model(
         [np.array([[-sharpness]], np.float32), np.array([sharpness * distance**2], np.float32)]
     )
     return keras.Model(base.inputs[0], out, name="person")
+
+
+# -- the gallery's rule, for a person with no one else to learn from -------------------------------
+
+GALLERY_SHARPNESS = 10.0  # per unit of distance: 0.1 from the threshold is sigmoid(±1)
+
+
+def mean_distances(features: np.ndarray, enrolled: np.ndarray) -> np.ndarray:
+    """Each descriptor's mean Euclidean distance to the enrolled descriptors: the distance a
+    gallery gives a face for a person (modeling.gallery_files.Gallery.distances), on the scale
+    of one pair's distance, which the base's calibration speaks. (The distance to the mean of
+    the enrolled descriptors is shorter for everyone, strangers included, so a pair's calibrated
+    threshold lets far more strangers through there.)"""
+    features = np.asarray(features, np.float64).reshape(-1, np.shape(enrolled)[1])
+    enrolled = np.asarray(enrolled, np.float64)
+    return np.linalg.norm(features[:, None] - enrolled[None], axis=-1).mean(axis=1)
+
+
+def gallery_rule_scores(
+    features: np.ndarray,
+    enrolled: np.ndarray,
+    max_distance: float,
+    sharpness: float = GALLERY_SHARPNESS,
+) -> np.ndarray:
+    """What `gallery_rule_person_model` gives for these base features (the same formula):
+    sigmoid(sharpness * (max_distance - mean distance)), at least 0.5 exactly when the mean
+    distance is within `max_distance`."""
+    gap = max_distance - mean_distances(features, enrolled)
+    return (1.0 / (1.0 + np.exp(-sharpness * gap))).astype(np.float32)
+
+
+def gallery_rule_person_model(
+    base, enrolled: np.ndarray, max_distance: float, sharpness: float = GALLERY_SHARPNESS
+):
+    """A person model that decides as a one-person gallery of the same photos does
+    (`facetransfer identify` / `verify`): a face is the person when its descriptor's mean
+    distance to each enrolled descriptor is at most `max_distance` (the base's calibrated pair
+    distance for the target false-accept rate). The score is sigmoid(sharpness * (max_distance
+    - mean distance)), so 0.5 is that distance itself. Standard layers only (it saves, loads and
+    exports like any person model): the differences to each enrolled descriptor (a fixed Dense),
+    their lengths (each difference times its unit vector, summed), then their mean."""
+    features = networks.base_features(base)
+    base.trainable = False
+    enrolled = np.asarray(enrolled, np.float32)
+    n, dim = enrolled.shape
+    differences = keras.layers.Dense(n * dim, trainable=False, name="head_differences")
+    pairs = keras.layers.Reshape((n, dim), name="head_pairs")(differences(features))
+    directions = keras.layers.UnitNormalization(axis=-1, name="head_directions")(pairs)
+    along = keras.layers.Multiply(name="head_along")([pairs, directions])
+    lengths = keras.layers.Dense(1, use_bias=False, trainable=False, name="head_lengths")
+    distances = keras.layers.Reshape((n,), name="head_distances")(lengths(along))
+    mean = keras.layers.Dense(1, use_bias=False, trainable=False, name="head_mean_distance")
+    probability = keras.layers.Dense(1, activation="sigmoid", name="probability")
+    out = probability(mean(distances))
+    differences.set_weights([np.tile(np.eye(dim, dtype=np.float32), (1, n)), -enrolled.ravel()])
+    lengths.set_weights([np.ones((dim, 1), np.float32)])
+    mean.set_weights([np.full((n, 1), 1.0 / n, np.float32)])
+    probability.set_weights(
+        [np.array([[-sharpness]], np.float32), np.array([sharpness * max_distance], np.float32)]
+    )
+    return keras.Model(base.inputs[0], out, name="person")

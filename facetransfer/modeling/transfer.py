@@ -35,6 +35,8 @@ from facetransfer.modeling.heads import (
     distance_person_model,
     distance_scores,
     feature_scores,
+    gallery_rule_person_model,
+    gallery_rule_scores,
     head_on_features,
     resolve_head,
     set_centroid_head,
@@ -283,10 +285,15 @@ def _transfer_by_distance(
     metadata,
     strangers=None,
 ):
-    """A face is the person when its descriptor lies close to the mean of their enrolled photos
-    (train and validation), dlib's own rule. With strangers or negatives the threshold is chosen
-    on them like any head's; with no one else to learn from (no others/, no CelebA), a base whose
-    distances were calibrated on CelebA strangers (the dlib base) uses that distance, and any
+    """A face is the person when its descriptor lies close to their enrolled photos (train and
+    validation). With strangers or negatives: its distance to the mean of those photos, the
+    threshold chosen on the strangers' or negatives' scores like any head's. With no one else to
+    learn from (no others/, no CelebA), a base whose distances were calibrated on CelebA
+    strangers (the dlib base) decides by a gallery's rule: the mean distance to each enrolled
+    photo against the calibrated pair distance for `target_false_accept`, so `predict` with this
+    model and `identify`/`verify` with a gallery of the same photos agree. (The calibration
+    speaks of one pair's distance; the distance to the mean of the photos is shorter for
+    everyone, strangers included, and that distance against it let strangers through.) Any
     other base cannot tell the person from anyone."""
     alone = not (data.labels["train"] < 0.5).any() and strangers is None
     if alone and not base_card.distance_thresholds:
@@ -305,6 +312,24 @@ def _transfer_by_distance(
         features["train"][data.labels["train"] > 0.5],
         features["validation"][data.labels["validation"] > 0.5],
     ]
+    if alone:
+        cache.save()
+        model = gallery_rule_person_model(base, enrolled, distance)
+        result = finish_person(
+            model,
+            data,
+            out,
+            target_false_accept=target_false_accept,
+            metadata=metadata.with_extra(
+                head="distance",
+                distance=distance,
+                distance_rule="mean distance to each enrolled photo (a gallery's rule)",
+                enrolled=len(enrolled),
+            ),
+            score=lambda split: gallery_rule_scores(features[split], enrolled, distance),
+            threshold=0.5,
+        )
+        return result, data, model
     centre = enrolled.mean(axis=0)
     stranger_scores = None
     if strangers is not None:
@@ -319,9 +344,10 @@ def _transfer_by_distance(
         data,
         out,
         target_false_accept=target_false_accept,
-        metadata=metadata.with_extra(head="distance", distance=distance),
+        metadata=metadata.with_extra(
+            head="distance", distance=distance, distance_rule="distance to the mean photo"
+        ),
         score=lambda split: distance_scores(features[split], centre, distance),
         stranger_scores=stranger_scores,
-        threshold=0.5 if alone else None,
     )
     return result, data, model
