@@ -67,6 +67,7 @@ def test_prepare_train_transfer_predict(project, capsys):
                 "2",
                 "--out",
                 str(out_model),
+                "--json",
             ]
         )
         == 0
@@ -156,6 +157,28 @@ def test_transfer_with_a_person_model_as_base_is_a_clear_error(tmp_path, capsys)
     assert "not an attribute base" in capsys.readouterr().err
 
 
+def test_transfer_prints_a_summary_and_json_only_when_asked():
+    from facetransfer.cli.app import build_parser
+    from facetransfer.cli.person import _transfer_summary
+
+    report = {"model": "m/ana.h5", "n_person": 4, "n_others": 10, "roc_auc": 0.9}
+    report |= {"false_rejects": 1, "false_accepts": 0, "threshold": 0.5}
+    said = _transfer_summary({**report, "strangers_for_threshold": 1000}, "ana")
+    assert said.splitlines() == [
+        "m/ana.h5: a model of ana, min probability 0.500",
+        "test photos: ana 4, 3 accepted; others 10, 0 accepted; ROC AUC 0.900",
+        "threshold chosen on 1000 CelebA strangers",
+    ]
+    alone = {**report, "n_others": 0, "roc_auc": None, "false_accepts": 0}
+    assert (
+        _transfer_summary(alone, "ana").splitlines()[1]
+        == "test photos: ana 4, 3 accepted; others 0"
+    )
+    parser = build_parser()
+    assert parser.parse_args(["transfer", "--base", "dlib", "--json"]).json
+    assert not parser.parse_args(["transfer", "--base", "dlib"]).json
+
+
 def test_annotated_photos_mirror_the_folders_given(tmp_path):
     from facetransfer.cli.photos import annotated_path
 
@@ -197,7 +220,7 @@ def test_transfer_again_after_the_photos_moved_reuses_their_crops(tmp_path, caps
     for photo in sorted((tmp_path / "moved" / "paco").iterdir())[:3]:
         shutil.copy(photo, tmp_path / "fotos" / "paco" / photo.name)
     capsys.readouterr()
-    assert cli.main([*argv, "--fotos", str(tmp_path / "moved")]) == 0
+    assert cli.main([*argv, "--fotos", str(tmp_path / "moved"), "--json"]) == 0
     assert {c: c.stat().st_mtime_ns for c in crops} == stamps  # reused, not aligned again
     assert sorted((tmp_path / "data" / "aligned").rglob("by-content/*.png")) == crops
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])

@@ -81,8 +81,28 @@ def cmd_transfer(args) -> int:
         verbose=keras_verbose(args.verbose),
     )
     report = {k: _json_number(v) for k, v in result.report.items() if k != "confusion_matrix"}
-    print(json.dumps({"model": str(out.with_suffix(".h5")), **report}))
+    report = {"model": str(out.with_suffix(".h5")), **report}
+    print(json.dumps(report) if args.json else _transfer_summary(report, args.person))
     return ExitCode.OK
+
+
+def _transfer_summary(report: dict, person: str) -> str:
+    """transfer's answer for a person: the model written, its threshold, and how it did on the
+    test photos (the whole report: --json)."""
+    lines = [f"{report['model']}: a model of {person}, min probability {report['threshold']:.3f}"]
+    test = f"test photos: {person} {report['n_person']}"
+    if report.get("n_person"):
+        accepted = report["n_person"] - report["false_rejects"]
+        test += f", {accepted} accepted"
+    test += f"; others {report['n_others']}"
+    if report.get("n_others"):
+        test += f", {report['false_accepts']} accepted"
+    if report.get("roc_auc") is not None:
+        test += f"; ROC AUC {report['roc_auc']:.3f}"
+    lines.append(test)
+    if report.get("strangers_for_threshold"):
+        lines.append(f"threshold chosen on {report['strangers_for_threshold']} CelebA strangers")
+    return "\n".join(lines)
 
 
 def _json_number(value):
@@ -149,6 +169,7 @@ def _transfer_parser(sub) -> None:
         help="CelebA images drawn as negatives when there is no others/ folder",
     )
     options.add_target_false_accept(p, "strangers accepted at the saved threshold")
+    options.add_json(p, "the model written and its test report as one JSON object")
     p.add_argument(
         "--strangers",
         type=options.count,
