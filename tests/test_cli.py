@@ -179,6 +179,32 @@ def test_transfer_prints_a_summary_and_json_only_when_asked():
     assert not parser.parse_args(["transfer", "--base", "dlib"]).json
 
 
+@pytest.mark.parametrize("command", ["detect", "represent", "analyze"])
+def test_unreadable_photos_one_line_each_and_one_line_when_none_is_read(command, tmp_path, capsys):
+    from PIL import Image
+
+    bad, worse = tmp_path / "bad.jpg", tmp_path / "worse.png"
+    bad.write_text("not an image")
+    worse.write_bytes(b"")
+    Image.new("RGB", (200, 200), (120, 120, 120)).save(tmp_path / "grey.png")
+
+    def run(*photos):
+        capsys.readouterr()
+        code = cli.main([command, *map(str, photos)])
+        return code, [line for line in capsys.readouterr().err.splitlines() if line]
+
+    code, err = run(bad)
+    assert code == 3 and len(err) == 1, err
+    assert err[0].startswith("facetransfer: error: ") and str(bad) in err[0]
+    code, err = run(bad, worse)
+    assert code == 3 and len(err) == 1, err
+    assert "none of the 2 photos could be read" in err[0] and str(bad) in err[0]
+    code, err = run(bad, tmp_path / "grey.png")  # read, no face: the skip named once, counted
+    assert code == 4 and len(err) == 2, err
+    assert "skipped" in err[0] and str(bad) in err[0] and str(worse) not in err[0]
+    assert err[1].startswith("summary: photos 2, unreadable 1")
+
+
 def test_annotated_photos_mirror_the_folders_given(tmp_path):
     from facetransfer.cli.photos import annotated_path
 

@@ -4,32 +4,34 @@ face) and read for CelebA's 40 attributes. They call the Python API (`ft.detect`
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from facetransfer.cli import options
 from facetransfer.cli.output import Outcome, say, to_json, write_csv
 from facetransfer.errors import InputError
 
-log = logging.getLogger("facetransfer")
-
 
 def _each_photo(args, answer):
-    """(photo, faces) for each photo given; an unreadable one is logged, counted, skipped."""
-    from facetransfer.cli.photos import photo_list
+    """(photo, faces) for each photo given; an unreadable one is counted, skipped and named in
+    one warning line. When none could be read: one error line instead (exit code 3)."""
+    from facetransfer.cli.photos import Unreadable, photo_list
 
-    outcome = Outcome()
+    outcome, unreadable = Outcome(), Unreadable()
     for photo, _ in photo_list(args.photos, args.recursive):
         try:
             faces = answer(photo)
         except InputError as error:
-            log.warning("skipped %s", error)
+            unreadable.skipped(error)
             outcome.photo(unreadable=True)
             continue
+        unreadable.photo_read()
         outcome.photo(faces=len(faces))
         yield photo, faces
-    say("summary: " + ", ".join(f"{k} {v}" for k, v in outcome.counts.items() if k != "yes"))
     args.outcome = outcome
+    none_read = unreadable.none_read()
+    if none_read:
+        raise none_read
+    say("summary: " + ", ".join(f"{k} {v}" for k, v in outcome.counts.items() if k != "yes"))
 
 
 def _box(face) -> str:
