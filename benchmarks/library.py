@@ -2,15 +2,17 @@
 addition cost, at 320, 1024 and 4032 px; identify from an index of 50,000 faces.
 
 Photos: the sample's wild CelebA photos (shared data), re-encoded as JPEG (quality 90) with their
-longer side at each size, under benchmarks/work/library/ (never committed). Run:
+longer side at each size, or set in a 4032x3024 frame with faces 200-600 px across
+("4032-scene"), under benchmarks/work/library/ (never committed). Run:
 
-    .venv/bin/python benchmarks/library.py --photos 1000 [--sizes 320 1024 4032]
+    .venv/bin/python benchmarks/library.py --photos 1000 [--sizes 320 1024 4032 4032-scene]
 
 Prints per size: the per-photo time of each stage on a sample (read + hash, decode, detect, align,
-describe), the first index's time per photo, a re-run's time and how many times faster it is, and
-50 photos added to the indexed library against what 50 cost in the first run; then the small faces
-the detector finds in a 4032x3024 group photo (a 4x4 grid of wild photos) decoded at 1/8, 1/4 and
-1/2; then `identify --index` on 50,000 synthetic faces, start-up included, as a subprocess.
+describe, and detection on a photo with no face), the first index's time per photo, a re-run's
+time and how many times faster it is, and 50 photos added to the indexed library against what 50
+cost in the first run; then the small-face floor: the share of faces found in 4032x3024 group
+photos by face width and detection size; then `identify --index` on 50,000 synthetic faces,
+start-up included, as a subprocess.
 """
 
 from __future__ import annotations
@@ -33,52 +35,72 @@ WILD = SHARED_DATA / "celeba-wild" / "img_celeba"
 OUT = WORK / "library"
 
 
-def make_photos(size: int, count: int, *, offset: int = 0) -> Path:
+def make_photos(size: int | str, count: int, *, offset: int = 0) -> Path:
     """`count` wild photos re-encoded with their longer side `size` (cycling over the sample,
-    each copy altered by a pixel so every file is its own content)."""
+    each copy altered by a pixel so every file is its own content). `size` "4032-scene": each wild
+    photo shrunk or enlarged to 800-2000 px and set in a 4032x3024 frame, so its faces are 200-600
+    px across as in a phone photo of people (most of them cut from the 1/2 decode)."""
     folder = OUT / f"photos-{size}-{offset}"
     if folder.exists() and len(list(folder.glob("*.jpg"))) == count:
         return folder
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     sources = sorted(WILD.glob("*.jpg"))
+    rng = np.random.default_rng(offset)
     for k in range(count):
         image = Image.open(sources[(k + offset) % len(sources)]).convert("RGB")
-        scale = size / max(image.size)
-        image = image.resize((round(image.width * scale), round(image.height * scale)))
+        if size == "4032-scene":
+            side = int(rng.integers(800, 2000))
+            scale = side / max(image.size)
+            photo = image.resize((round(image.width * scale), round(image.height * scale)))
+            frame = Image.new("RGB", (4032, 3024), tuple(int(v) for v in rng.integers(40, 200, 3)))
+            frame.paste(photo, (int(rng.integers(0, 4032 - photo.width)),
+                                int(rng.integers(0, 3024 - photo.height))))  # fmt: skip
+            image = frame
+        else:
+            scale = size / max(image.size)
+            image = image.resize((round(image.width * scale), round(image.height * scale)))
         image.putpixel((0, 0), (k % 256, (k // 256) % 256, offset % 256))
         image.save(folder / f"p{k + offset:05d}.jpg", quality=90)
     return folder
 
 
 def stage_times(folder: Path, sample: int) -> dict:
-    """Per-photo seconds of each stage, as the index runs them, one photo at a time."""
+    """Per-photo seconds of each stage, as the index runs them, one photo at a time: read and
+    hash, decode, detect, align (with any finer decode a small face needs), describe; and the
+    detection of the same photo blurred until no face is found (the framed second try too)."""
+    from PIL import ImageFilter
+
     from facetransfer import api
-    from facetransfer.data.align import align_face
     from facetransfer.data.faces import detect_faces
-    from facetransfer.data.images import read_scaled
-    from facetransfer.library.index import DECODE_LONG_SIDE
+    from facetransfer.data.photo_faces import decode, photo_faces
 
     model = api.embedder("dlib")
     photos = sorted(folder.glob("*.jpg"))[:sample]
-    totals = dict.fromkeys(("read+hash", "decode", "detect", "align", "describe"), 0.0)
+    names = ("read+hash", "decode", "detect", "align", "describe", "detect, no face")
+    totals = dict.fromkeys(names, 0.0)
     faces = 0
     for path in photos:
         t0 = time.perf_counter()
         data = path.read_bytes()
         hashlib.sha256(data).hexdigest()
         t1 = time.perf_counter()
-        photo = read_scaled(path, data, long_side=DECODE_LONG_SIDE)
+        photo = decode(path, data)
         t2 = time.perf_counter()
-        found = detect_faces(photo.pixels, 0.9)
+        detect_faces(photo.pixels, 0.9)
         t3 = time.perf_counter()
-        crops = [align_face(photo.pixels, f.landmarks, geometry=model.geometry) for f in found]
+        found = photo_faces(photo, geometry=model.geometry, min_confidence=0.9, path=path,
+                            data=data)  # fmt: skip
         t4 = time.perf_counter()
-        for crop in crops:
-            model.describe([crop])
+        model.describe_each(found.crops)
         t5 = time.perf_counter()
-        faces += len(found)
-        for name, dt in zip(totals, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4), strict=True):
+        blurred = np.asarray(Image.fromarray(photo.pixels).filter(ImageFilter.BoxBlur(40)))
+        t6 = time.perf_counter()
+        detect_faces(blurred, 0.9)
+        t7 = time.perf_counter()
+        faces += len(found.faces)
+        spent = (t1 - t0, t2 - t1, t3 - t2, (t4 - t3) - (t3 - t2), t5 - t4, t7 - t6)
+        for name, dt in zip(totals, spent, strict=True):
             totals[name] += dt
     per = {k: v / len(photos) for k, v in totals.items()}
     per["faces/photo"] = faces / len(photos)
@@ -118,25 +140,61 @@ def index_times(size: int, count: int) -> dict:
     }
 
 
-def group_photo_faces() -> dict:
-    """Faces found in a 4032x3024 group photo (4x4 wild photos) decoded at 1/8, 1/4, 1/2."""
-    from facetransfer.data.faces import detect_faces
-    from facetransfer.data.images import read_scaled
+def group_photo_floor(sides=(1024, 800, 640, 512)) -> list[str]:
+    """The small-face floor: 4032x3024 group photos tiled with wild photos scaled so each face
+    (MTCNN's box on the 320-px photo) is `width` px across at full size, decoded as the index
+    decodes them (1/4), detected with the detector's bound at each of `sides`: the share of
+    faces found, and the detection's time."""
+    import io
 
-    sources = sorted(WILD.glob("*.jpg"))[:16]
-    canvas = Image.new("RGB", (4032, 3024))
-    for k, source in enumerate(sources):
-        tile = Image.open(source).convert("RGB").resize((1008, 756))
-        canvas.paste(tile, ((k % 4) * 1008, (k // 4) * 756))
-    path = OUT / "group-4032.jpg"
-    canvas.save(path, quality=90)
-    found = {}
-    for scale in (8, 4, 2):
-        photo = read_scaled(path, scale=scale)
-        faces = detect_faces(photo.pixels, 0.9)
-        widths = sorted(f.box[2] / photo.ratio for f in faces)
-        found[f"1/{scale} ({photo.pixels.shape[1]} px)"] = (len(faces), widths[:1])
-    return found
+    import facetransfer.data.faces as faces_module
+    from facetransfer.data.faces import detect_faces
+    from facetransfer.data.photo_faces import decode
+
+    picks = []
+    for source in sorted(WILD.glob("*.jpg"))[::7]:
+        image = Image.open(source).convert("RGB")
+        found = detect_faces(np.asarray(image), 0.9)
+        if len(found) == 1 and found[0].box[2] >= 60:
+            picks.append((image, found[0].box))
+        if len(picks) == 80:
+            break
+    bound = faces_module.MAX_DETECT_SIDE
+    lines = [f"face width (full px), faces, then found and detect time at a bound of {sides}"]
+    for width in (50, 70, 90, 110, 130, 160, 200):
+        canvas = Image.new("RGB", (4032, 3024), (90, 110, 90))
+        truth, x, y, row, k = [], 0, 0, 0, 0
+        while True:
+            image, (bx, by, bw, bh) = picks[k % len(picks)]
+            k += 1
+            f = width / bw
+            tile = image.resize((max(1, round(image.width * f)), max(1, round(image.height * f))))
+            if x + tile.width > canvas.width:
+                x, y, row = 0, y + row, 0
+            if y + tile.height > canvas.height:
+                break
+            canvas.paste(tile, (x, y))
+            truth.append((x + bx * f, y + by * f, bw * f, bh * f))
+            x, row = x + tile.width, max(row, tile.height)
+        buffer = io.BytesIO()
+        canvas.save(buffer, "JPEG", quality=90)
+        photo = decode(OUT / "group.jpg", buffer.getvalue())
+        cells = [f"{width} px, {len(truth)} faces:"]
+        for side in sides:
+            faces_module.MAX_DETECT_SIDE = side
+            t0 = time.perf_counter()
+            found = detect_faces(photo.pixels, 0.9)
+            spent = time.perf_counter() - t0
+            centres = [((f.box[0] + f.box[2] / 2) / photo.ratio,
+                        (f.box[1] + f.box[3] / 2) / photo.ratio) for f in found]  # fmt: skip
+            hit = sum(
+                any(tx <= cx <= tx + tw and ty <= cy <= ty + th for cx, cy in centres)
+                for tx, ty, tw, th in truth
+            )
+            cells.append(f"{side}: {hit / len(truth):.0%} {spent * 1000:.0f} ms")
+        faces_module.MAX_DETECT_SIDE = bound
+        lines.append(" ".join(cells))
+    return lines
 
 
 def identify_50k(faces: int = 50_000) -> dict:
@@ -216,13 +274,17 @@ def identify_50k(faces: int = 50_000) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=1000, help="photos per size")
-    parser.add_argument("--sizes", type=int, nargs="+", default=[320, 1024, 4032])
+    parser.add_argument(
+        "--sizes", nargs="+", default=["320", "1024", "4032", "4032-scene"],
+        help="longer sides, and 4032-scene (faces 200-600 px in a 4032x3024 frame)",
+    )  # fmt: skip
     parser.add_argument("--sample", type=int, default=20, help="photos timed stage by stage")
     parser.add_argument("--skip-50k", action="store_true")
     parser.add_argument("--only-50k", action="store_true", help="only identify/find at 50,000")
     args = parser.parse_args()
     print(f"machine: {machine()}")
     for size in [] if args.only_50k else args.sizes:
+        size = int(size) if size.isdigit() else size
         folder = make_photos(size, args.photos)
         stages = stage_times(folder, args.sample)
         print(
@@ -240,10 +302,7 @@ def main() -> None:
             )
         )
     if not args.only_50k:
-        print(
-            "group photo 4032x3024, faces found (count, narrowest in full-size px):",
-            group_photo_faces(),
-        )
+        print("group photos 4032x3024, small-face floor:", *group_photo_floor(), sep="\n  ")
     if not args.skip_50k:
         print("50,000 faces:", {k: round(v, 2) for k, v in identify_50k().items()})
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from facetransfer.config import MIN_FACE_CONFIDENCE, TARGET_FALSE_ACCEPT, home
-from facetransfer.data.faces import detect_faces
+from facetransfer.data import photo_faces
 from facetransfer.data.fotos import people_folders
 from facetransfer.data.photo_files import existing_folder, photos_in
 from facetransfer.errors import InputError, UsageError
@@ -111,7 +111,8 @@ def detect(img, *, min_face_confidence: float = MIN_FACE_CONFIDENCE, recursive: 
     confidence = _check_confidence(min_face_confidence)
 
     def per_photo(photo):
-        return [_face_record(f) for f in detect_faces(read_photo(photo), confidence)]
+        image = read_photo(photo) if isinstance(photo, np.ndarray) else photo
+        return [_face_record(f) for f in photo_faces.detect(image, confidence)]
 
     return _one_or_many(img, recursive, per_photo)
 

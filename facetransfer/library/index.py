@@ -6,13 +6,10 @@ its hash and only its path changes; an edited one has a new hash and is describe
 no longer there is marked removed. A photo whose size and modification time are those recorded is
 not even read, so a re-run with nothing changed only lists the folders (and loads no model).
 
-Speed on big photos: a JPEG is decoded by libjpeg at the smallest 1/2, 1/4 or 1/8 scale whose
-longer side stays >= DECODE_LONG_SIDE (about the detector's bounded size, MAX_DETECT_SIDE), so a
-12-megapixel photo is decoded at 1008x756; a face too small there for its crop (under
-CROP_FACE_SIDE pixels across) is cut from a finer decode. Reading, hashing and decoding run on
-other threads while the networks run. Each face is described alone (batches of one): a batch's
-other faces change a descriptor in its 7th digit, and an index must come out the same however it
-was interrupted, resumed or sharded (BENCHMARKS.md, section "Photo library index", has the cost).
+A photo becomes faces as it does for the people commands (data.photo_faces: a JPEG decoded at
+the scale detection needs, each face cut from a decode fine enough for its crop, each described
+alone), so the index holds what identify on the photo itself would find. Reading, hashing and
+decoding run on other threads while the networks run (BENCHMARKS.md, section 8, has the cost).
 """
 
 from __future__ import annotations
@@ -25,25 +22,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from facetransfer.config import MIN_FACE_CONFIDENCE, NAMED_BASES
-from facetransfer.data.align import align_face
-from facetransfer.data.faces import MAX_DETECT_SIDE, detect_faces
-from facetransfer.data.images import ImageReadError, ScaledPhoto, list_images, read_scaled
+from facetransfer.data.images import ImageReadError, ScaledPhoto, list_images
+from facetransfer.data.photo_faces import decode, photo_faces
 from facetransfer.errors import InputError
 from facetransfer.library import store
 from facetransfer.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
-# A JPEG is decoded at the smallest libjpeg scale whose longer side stays at least this long: a
-# 4032x3024 photo at 1/4 (1008x756), so detection runs on about MAX_DETECT_SIDE pixels, as on any
-# photo; BENCHMARKS.md measures the small faces found at each size.
-DECODE_LONG_SIDE = round(MAX_DETECT_SIDE * 0.9)
-# A face narrower than this (decoded pixels) is cut from a finer decode: dlib's 150-px chip holds a
-# face about 100 px across, so below that the crop would be upsampled from fewer pixels.
-CROP_FACE_SIDE = 100
 READ_AHEAD = 4  # photos read and decoded ahead of the networks
 
 
@@ -76,7 +63,6 @@ class _Read:
     photo: ScaledPhoto | None = None
     error: ImageReadError | None = None
     outside: bool = False  # in another shard
-    finer: ScaledPhoto | None = None  # a finer decode, for faces too small in `photo`
 
 
 def shard_of(content_hash: str, shards: int) -> int:
@@ -169,7 +155,7 @@ class _Indexer:
             item.data = None
             return item
         try:
-            item.photo = read_scaled(path, item.data, long_side=DECODE_LONG_SIDE)
+            item.photo = decode(path, item.data)
         except ImageReadError as error:
             item.error = error
         return item
@@ -177,49 +163,31 @@ class _Indexer:
     # -- the networks, then one transaction per photo -----------------------------------------
 
     def describe(self, item: _Read) -> list[tuple]:
-        """The faces rows of a photo: detected on the decoded pixels, each cut from a decode
-        large enough for its crop, described alone."""
+        """The faces rows of a photo, as the people commands find them in the photo itself
+        (data.photo_faces; each face described alone)."""
         model = self.model()
-        photo = item.photo
-        found = detect_faces(photo.pixels, min_confidence=self.min_face_confidence)
-        rows = []
-        ratio = photo.ratio
-        for number, face in enumerate(found):
-            landmarks = np.asarray(face.landmarks, np.float64)
-            box = face.box
-            if ratio != 1.0:  # in full-size pixels (pixel centres at i + 0.5)
-                landmarks = (landmarks + 0.5) / ratio - 0.5
-                box = tuple(round(v / ratio) for v in box)
-            source, at = self._crop_source(item, face.box[2], photo)
-            at_source = landmarks if at == 1.0 else (landmarks + 0.5) * at - 0.5
-            crop = align_face(source, at_source, geometry=model.geometry)
-            vector = model.describe([crop])[0]
-            rows.append(
-                (
-                    item.hash,
-                    self.base_key(),
-                    number,
-                    *map(int, box),
-                    float(face.confidence),
-                    store.to_blob(landmarks),
-                    store.to_blob(vector),
-                )
+        found = photo_faces(
+            item.photo,
+            geometry=model.geometry,
+            min_confidence=self.min_face_confidence,
+            path=item.path,
+            data=item.data,
+        )
+        vectors = model.describe_each(found.crops)
+        rows = [
+            (
+                item.hash,
+                self.base_key(),
+                number,
+                *map(int, face.box),
+                float(face.confidence),
+                store.to_blob(face.landmarks),
+                store.to_blob(vector),
             )
+            for number, (face, vector) in enumerate(zip(found.faces, vectors, strict=True))
+        ]
         self.counts["faces"] += len(rows)
         return rows
-
-    def _crop_source(self, item: _Read, face_width: float, photo: ScaledPhoto):
-        """Pixels to cut a face from, and their scale: the decoded photo when the face is wide
-        enough there, else the finest decode needed (read once per photo)."""
-        ratio = photo.ratio
-        if face_width >= CROP_FACE_SIDE or ratio >= 1.0:
-            return photo.pixels, ratio
-        wanted = CROP_FACE_SIDE / (face_width / ratio)  # decoded pixels per full-size pixel
-        scale = max([s for s in (1, 2, 4, 8) if 1 / s >= min(1.0, wanted)], default=1)
-        finer = item.finer
-        if finer is None or finer.ratio < 1 / scale - 1e-6:
-            finer = item.finer = read_scaled(item.path, item.data, scale=scale)
-        return finer.pixels, finer.ratio
 
     def write(self, item: _Read, status: str, faces: list[tuple] | None, moved_from: str | None):
         path = str(item.path)

@@ -224,11 +224,8 @@ def test_identify_from_the_index_decides_as_identify_on_the_photos(
     assert set(from_index) == set(on_photos) and len(from_index) == 4
     for path, faces in on_photos.items():
         assert [f["person"] for f in faces] == [f["person"] for f in from_index[path]]
-        for a, b in zip(faces, from_index[path], strict=True):
-            assert a["distance"] == pytest.approx(b["distance"], abs=0.02), path
-            assert a["max_distance"] == b["max_distance"]
-        if not path.endswith("big.jpg"):  # decoded at full size either way: the same numbers
-            assert faces == from_index[path]
+        # one way from a photo to its faces (data.photo_faces): the same numbers, big.jpg's too
+        assert faces == from_index[path], path
     assert "summary: 4 photos, 4 faces: grace 4" in err
 
 
