@@ -344,3 +344,34 @@ def test_a_merge_leaves_the_groups_out(lib, tmp_path, capsys):
         assert len(store.table_rows(db, "faces")) == 3
     finally:
         db.close()
+
+
+def test_cluster_on_photos_says_an_unreadable_photo_once(tmp_path, capsys):
+    """The photos path (TensorFlow, dlib's packaged base, matplotlib's Grace Hopper): a broken
+    photo among good ones is one warning line and exit 0; a lone broken photo is the one error
+    line, exit 3, not a warning and an error saying it twice."""
+    from matplotlib import cbook
+
+    hopper = Path(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "grace.jpg").write_bytes(hopper.read_bytes())
+    (photos / "grace2.jpg").write_bytes(hopper.read_bytes())
+    broken = photos / "broken.jpg"
+    broken.write_bytes(hopper.read_bytes()[:2000])
+    out = tmp_path / "c"
+    out.mkdir()
+    (out / "cluster_7.png").write_bytes(b"a previous run's sheet")
+    capsys.readouterr()
+    code = main(["cluster", str(photos), "--out-dir", str(out)])
+    got = capsys.readouterr()
+    lines = [line for line in got.err.splitlines() if line.strip()]
+    assert code == ExitCode.OK, got.err
+    assert len(lines) == 1 and "broken.jpg" in lines[0] and "skipped" in lines[0], got.err
+    assert "1 photos skipped" in got.out
+    assert [p.name for p in out.glob("cluster_*.png")] == ["cluster_0.png"]  # 7 removed
+    assert (out / "clusters.csv").read_text().splitlines()[0] == "path,face,box,cluster"
+    code = main(["cluster", str(broken), "--out-dir", str(tmp_path / "c2")])
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert code == ExitCode.INPUT and len(lines) == 1, lines
+    assert lines[0].startswith("facetransfer: error: ") and "broken.jpg" in lines[0]
