@@ -77,9 +77,7 @@ def _groups_of(csv_path: Path) -> dict[str, tuple[str, int]]:
     """clusters.csv as {path: (name, cluster)}."""
     lines = csv_path.read_text().splitlines()
     assert lines[0] == "path,face,box,name,cluster"
-    return {
-        row[0]: (row[3], int(row[4])) for row in (line.split(",") for line in lines[1:])
-    }
+    return {row[0]: (row[3], int(row[4])) for row in (line.split(",") for line in lines[1:])}
 
 
 def _cluster(capsys, lib: Library, out: Path, *extra) -> tuple[int, str, str]:
@@ -257,9 +255,7 @@ def test_name_through_the_cli_stores_it_and_writes_the_person_folder(lib, tmp_pa
         f"{Path(p).stem}_face0.jpg" for p in photos
     )
     assert not list((out / "people").glob(".*"))  # no partial folder left
-    assert {v for p, v in _groups_of(out / "clusters.csv").items() if p in photos} == {
-        ("ana", 0)
-    }
+    assert {v for p, v in _groups_of(out / "clusters.csv").items() if p in photos} == {("ana", 0)}
     # a bad group: one line, exit 2, nothing stored
     code, _, err = _cluster(capsys, lib, out, "--name", "7=cara")
     lines = err.strip().splitlines()
