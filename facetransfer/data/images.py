@@ -129,7 +129,7 @@ def read_scaled(
     try:
         if scale and scale > 1 and _is_jpeg(image):
             width, height = image.info[_FULL_SIZE]
-            image.draft(image.mode, (math.ceil(width / scale), math.ceil(height / scale)))
+            _draft(image, width, height, scale)
         try:
             image.load()
         except (OSError, SyntaxError, ValueError, EOFError) as error:
@@ -222,10 +222,17 @@ def _open_checked(
             "too_large",
         )
     if scale > 1:
-        image.draft(image.mode, (math.ceil(width / scale), math.ceil(height / scale)))
+        _draft(image, width, height, scale)
         if width * height > max_pixels:
             log.info("%s: %dx%d decoded at 1/%d scale to fit in memory", path, width, height, scale)
     return image
+
+
+def _draft(image: Image.Image, width: int, height: int, scale: int) -> None:
+    """Ask libjpeg to decode at 1/`scale`. PIL takes the largest scale that keeps both sides at
+    least the size asked for, so the size asked is rounded down: ceil(4007 / 8) = 501 would have
+    given 1/4 for a 4032x4007 photo (4007 // 501 = 7)."""
+    image.draft(image.mode, (max(1, width // scale), max(1, height // scale)))
 
 
 def _is_jpeg(image: Image.Image) -> bool:

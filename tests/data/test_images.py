@@ -24,6 +24,7 @@ from facetransfer.data.images import (
     list_images,
     read_images,
     read_rgb,
+    read_scaled,
     resize,
 )
 
@@ -500,3 +501,13 @@ def test_read_images_all_bad_gives_empty_stack(tmp_path):
     empty.touch()
     stack, read, skipped = read_images([empty], size=(20, 30))
     assert stack.shape == (0, 30, 20, 3) and read == [] and len(skipped) == 1
+
+
+@pytest.mark.parametrize("scale", [2, 4, 8])
+def test_a_jpeg_whose_sides_do_not_divide_is_decoded_at_the_scale_asked(tmp_path, scale):
+    # 997 / 8 is not whole: asking PIL for ceil(997 / 8) = 125 rows gave 1/4, not 1/8
+    path = tmp_path / "odd.jpg"
+    Image.new("RGB", (1000, 997), (90, 120, 150)).save(path, quality=90)
+    photo = read_scaled(path, scale=scale)
+    assert photo.pixels.shape[:2] == (-(-997 // scale), 1000 // scale)
+    assert read_scaled(path, long_side=1000 // scale).pixels.shape[1] == 1000 // scale
