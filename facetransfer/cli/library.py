@@ -317,8 +317,6 @@ def write_sheets(out: Path, sheets: dict) -> int:
     import json
     import os
 
-    from facetransfer.report.annotate import contact_sheet
-
     manifest = out / SHEETS_MANIFEST
     try:
         before = json.loads(manifest.read_text())
@@ -335,6 +333,8 @@ def write_sheets(out: Path, sheets: dict) -> int:
         now[name] = key
         if before.get(name) == key and (out / name).is_file():
             continue
+        from facetransfer.report.annotate import contact_sheet  # (matplotlib: only to draw)
+
         partial = out / f".{name}.partial.png"
         try:
             contact_sheet(refs, partial, title, max_faces=SHEET_FACES)
