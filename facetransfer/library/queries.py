@@ -374,7 +374,9 @@ def _name(done: IndexGrouping, groups: dict, names: dict[int, str]) -> None:
         raise UsageError(f"--name: no group {', '.join(map(str, missing))}; {there} (clusters.csv)")
     after = {**done.names, **names}
     taken: dict[str, int] = {}
-    for group, name in sorted(after.items()):
+    for group, name in sorted(after.items()):  # among the groups listed (a group whose faces
+        if group not in present:  # are all gone gives its name up to the one named now)
+            continue
         if name in taken:
             other = taken[name] if group in names else group
             raise UsageError(
@@ -382,7 +384,8 @@ def _name(done: IndexGrouping, groups: dict, names: dict[int, str]) -> None:
                 "or rename that group first"
             )
         taken[name] = group
-    done.names = after
+    given = set(names.values())
+    done.names = {g: n for g, n in after.items() if g in names or n not in given}
 
 
 def _write(db, base, settings, limit, write, names, renamed) -> None:
@@ -410,6 +413,10 @@ def _write(db, base, settings, limit, write, names, renamed) -> None:
             "INSERT OR REPLACE INTO face_groups SELECT ?, ?, ?, ? WHERE EXISTS "
             "(SELECT 1 FROM faces WHERE hash = ? AND base = ? AND face = ?)",
             [(h, base, f, g, h, base, f) for h, f, g in placed],
+        )
+        db.executemany(  # a name given now leaves any other group that held it
+            "UPDATE groups SET name = NULL WHERE base = ? AND name = ? AND group_id != ?",
+            [(base, n, g) for g, n in renamed.items()],
         )
         db.executemany(
             "INSERT INTO groups (base, group_id, name) VALUES (?, ?, ?) "

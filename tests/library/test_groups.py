@@ -214,6 +214,9 @@ def test_a_new_group_never_takes_the_id_of_a_group_whose_faces_are_gone(lib, tmp
     assert _cluster(capsys, lib, tmp_path / "c")[0] == ExitCode.OK
     after = _groups_of(tmp_path / "c" / "clusters.csv")
     assert {after[p] for p in cara} == {("", 2)}  # not 1, which was ben's
+    # the name of a group with no faces left is free: it moves to the group named now
+    assert _cluster(capsys, lib, tmp_path / "c", "--name", "2=ben")[0] == ExitCode.OK
+    assert _stored(lib.index)[1] == {0: None, 1: None, 2: "ben"}
 
 
 def test_a_named_group_keeps_its_name_after_new_faces_and_after_regroup(lib, tmp_path, capsys):
