@@ -272,8 +272,9 @@ def group_index(
     `assign_new`: a face's group never changes, new groups take ids never used before, and a
     name stays on its group. `regroup`, or a grouping made at another distance, groups them all
     again and moves the names over (`carry_names`). `names` ({group: name}) names groups of
-    this grouping (UsageError for a group that is not there or a name another group holds).
-    Raises NoFaceError-free: an index with no faces gives an empty grouping."""
+    this grouping (UsageError for a group that is not there or a name another group holds;
+    nothing is written then). An index with no faces gives an empty grouping (the CLI says
+    exit 4); IndexFileError for a missing or damaged index, as `load_faces`."""
     faces = load_faces(
         index_file,
         None if gallery is None else (gallery.base.weights_sha256 or None),
