@@ -143,7 +143,9 @@ HEADS = {
     "embedding": Head(epochs=40, learning_rate=1e-2),
     # No training: closeness to the mean of the person's photos.
     "centroid": Head(epochs=0, learning_rate=0.0),
-    # No training either: distance to the mean of the person's photos, dlib's own rule.
+    # No training either: distance to the mean of the person's photos (its threshold measured on
+    # strangers), or, with nobody else to measure it on, a gallery's rule: the mean distance to
+    # each photo within the base's calibrated distance.
     "distance": Head(epochs=0, learning_rate=0.0),
 }
 UNFREEZE_TOP_LEARNING_RATE = 1e-4  # the embedding head with the base's last block learning too

@@ -123,8 +123,8 @@ model.summary()
 # A logistic unit on the improved network's L2-normalised embedding (129 weights), which notebook 02
 # trained to tell attributes and, where CelebA's identities are known, people apart. When notebook 02
 # distilled dlib into it (a *student*), its embedding speaks dlib's distances and its sidecar has
-# distances calibrated on CelebA faces: it then gets dlib's own head, the distance to the mean of
-# the person's photos, on the crop it was trained on.
+# distances calibrated on CelebA faces: it then gets dlib's own head, a distance to the person's
+# photos, on the crop it was trained on.
 
 # %%
 if have_improved:
