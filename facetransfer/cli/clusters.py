@@ -51,13 +51,14 @@ def cmd_cluster(args) -> int:
             min_face_confidence=args.min_face_confidence,
         )
     table = clusters.table
-    if len(clusters.skipped) == len(photos):
-        if len(photos) == 1:
-            path, reason = clusters.skipped[0]
-            raise InputError(f"{path}: {reason}")
-        shown = "; ".join(f"{p}: {r}" for p, r in clusters.skipped[:3])
-        more = f"; and {len(photos) - 3} more" if len(photos) > 3 else ""
-        raise InputError(f"none of the {len(photos)} photos could be read ({shown}{more})")
+    if len(clusters.skipped) == len(photos):  # one line, as detect/identify say it
+        from facetransfer.cli.photos import Unreadable
+        from facetransfer.data.photo_files import ImageReadError
+
+        unreadable = Unreadable()
+        for path, reason in clusters.skipped:
+            unreadable.skipped(ImageReadError(path, reason))
+        raise unreadable.none_read() or InputError(f"none of the {len(photos)} photos read")
     for record in held:
         logging.getLogger(record.name).handle(record)
     if not len(table):
