@@ -10,6 +10,7 @@ CNN transferred to recognise a person from a few photos.
     ft.find("ana.jpg", "library/")          # the photos of the same person, closest first
     ft.index("library/", "library.sqlite")  # every face described once, into an SQLite index
     ft.find(None, index="library.sqlite", person="ana", gallery="g")   # answered from it
+    ft.cluster(index="library.sqlite", names={0: "ana"})  # groups, kept and named in the index
     ft.analyze("photo.jpg")                 # CelebA's 40 attributes per face
 
 A photo is a path, an RGB array, or (where a function says so) a folder. The notebooks' calls:
@@ -37,6 +38,7 @@ _FACADE = {
     "analyze": "facetransfer.api",
     "enrol": "facetransfer.api",
     "index": "facetransfer.api",
+    "cluster": "facetransfer.api",
     "make_report": "facetransfer.api",
     "load_gallery": "facetransfer.modeling.gallery",
     # settings

@@ -33,6 +33,7 @@ from facetransfer.library import queries
 from facetransfer.library.index import index_library
 from facetransfer.library.pages import index_report
 from facetransfer.modeling.attribute_head import load_attribute_head
+from facetransfer.modeling.clustering import cluster_photos
 from facetransfer.modeling.describe import FaceEmbedder
 from facetransfer.modeling.gallery import (
     Gallery,
@@ -54,6 +55,7 @@ __all__ = [
     "verify",
     "identify",
     "find",
+    "cluster",
     "analyze",
     "make_report",
     "enrol",
@@ -393,6 +395,69 @@ def index(
     )
     counts = {k: 0 for k in ("new", "changed", "moved", "unchanged", "removed", "skipped")}
     return {**counts, "faces": 0, **summary.as_dict()}
+
+
+def cluster(
+    img=None,
+    *,
+    index=None,
+    gallery=None,
+    names: dict[int, str] | None = None,
+    regroup: bool = False,
+    base="dlib",
+    target_false_accept: float = TARGET_FALSE_ACCEPT,
+    max_distance: float | None = None,
+    min_face_confidence: float = MIN_FACE_CONFIDENCE,
+    recursive: bool = False,
+) -> list[dict]:
+    """The faces of photos grouped by person (as `facetransfer cluster`): one {"path", "face",
+    "box", "cluster"} per face, -1 for a face in no group. Groups join faces within
+    `max_distance` (default: the base's calibrated distance for `target_false_accept`).
+
+    With `index` (from `ft.index`) instead of photos, no photo is read, and the grouping is kept
+    in the index: the faces `gallery` does not name (all, without one) are grouped once, later
+    calls place only faces indexed since, a group keeps its id, and `names` ({group: name})
+    names groups, who keep their names as photos come (`regroup` groups everything again,
+    carrying the names). Each face then has "name" too (None: an unnamed group).
+
+    >>> [(Path(f["path"]).name, f["cluster"], f["name"]) for f in ft.cluster(index=library)]
+    [('1.jpg', -1, None)]
+    """
+    _check_limits(target_false_accept, max_distance)
+    confidence = _check_confidence(min_face_confidence)
+    if index is not None:
+        if img is not None:
+            raise UsageError("cluster: give photos or an index, not both")
+        grouping = queries.group_index(
+            index,
+            None if gallery is None else _gallery(gallery),
+            target_false_accept=target_false_accept,
+            max_distance=max_distance,
+            min_face_confidence=confidence,
+            regroup=regroup,
+            names=names,
+        )
+        out = []
+        for row, label in zip(grouping.rows, grouping.labels, strict=True):
+            record = grouping.faces.record(int(row))
+            out.append({**record, "cluster": int(label), "name": grouping.names.get(int(label))})
+        return out
+    if img is None:
+        raise UsageError("cluster: give photos (a folder, paths) or an index")
+    if names or regroup or gallery is not None:
+        raise UsageError("cluster: names, regroup and gallery need an index (index=...)")
+    clusters = cluster_photos(
+        photos_in(img, recursive=recursive),
+        embedder(base),
+        target_false_accept=target_false_accept,
+        max_distance=max_distance,
+        min_face_confidence=confidence,
+        progress=False,
+    )
+    return [
+        {**row, "box": [int(v) for v in row["box"].split()], "cluster": int(row["cluster"])}
+        for row in clusters.table.to_dict("records")
+    ]
 
 
 def make_report(index_file, out_dir, *, gallery=None, max_distance: float | None = None):

@@ -122,7 +122,10 @@ def identify_faces(
     answers = []
     for start in range(0, len(faces), CHUNK):
         answers += match(gallery, faces.vectors[start : start + CHUNK], max_distance)
-    return [{**faces.record(k), **a} for k, a in enumerate(answers)]
+    paths, numbers, boxes = faces.paths, faces.numbers.tolist(), faces.boxes.tolist()
+    return [
+        {"path": paths[k], "face": numbers[k], "box": boxes[k], **a} for k, a in enumerate(answers)
+    ]
 
 
 def _check_base(faces: IndexedFaces, gallery: Gallery) -> None:

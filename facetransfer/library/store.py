@@ -201,9 +201,27 @@ def _check_tables(db: sqlite3.Connection, path: Path) -> None:
     missing = [t for t in TABLES + GROUP_TABLES if t not in names]
     if missing:
         raise IndexFileError(f"{path}: damaged index, no {', '.join(missing)} table")
+    state = _file_state(path)
+    if state in _checked:  # one command opens its index two or three times: checked once
+        return
     ok = db.execute("PRAGMA quick_check(1)").fetchone()[0]  # a truncated file fails here
     if ok != "ok":
         raise IndexFileError(f"{path}: damaged index ({ok})")
+    _checked.add(state)
+
+
+_checked: set[tuple] = set()  # index files found sound, as (path, size, mtime) of file and WAL
+
+
+def _file_state(path: Path) -> tuple:
+    def stat(p: Path):
+        try:
+            info = p.stat()
+        except OSError:
+            return None
+        return info.st_size, info.st_mtime_ns
+
+    return str(path.resolve()), stat(path), stat(Path(f"{path}-wal"))
 
 
 @contextlib.contextmanager

@@ -31,15 +31,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-import pandas as pd
 from PIL import Image
-from scipy import sparse
 
 from facetransfer.config import MIN_FACE_CONFIDENCE, TARGET_FALSE_ACCEPT
 from facetransfer.data.images import ImageReadError, read_rgb
 from facetransfer.progress import progress_bar
 
 if TYPE_CHECKING:
+    import pandas as pd
+    from scipy import sparse
+
     from facetransfer.modeling.describe import FaceEmbedder
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,8 @@ def neighbour_graph(
     weighing 1 - distance / max_distance (and a little more, so that one at max_distance
     counts). `around`: only the edges near these faces (new ones): they and their neighbours
     are searched, the graph holds the edges among those (default: every face's)."""
+    from scipy import sparse  # noqa: PLC0415  (0.2 s, for grouping only)
+
     if not max_distance > 0:
         raise ValueError(f"max_distance must be positive, got {max_distance}")
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -118,6 +121,8 @@ def chinese_whispers(
     (default all), in a random order, takes the label of most weight among its neighbours,
     until no label changes or ITERATIONS pass. A face without edges keeps its label; faces not
     in `free` keep theirs and pass them on. Ties go to the smaller label."""
+    from scipy import sparse  # noqa: PLC0415  (0.2 s, for grouping only)
+
     graph = sparse.csr_matrix(graph)
     labels = np.array(labels, dtype=np.int64)
     free = np.arange(len(labels)) if free is None else np.asarray(free, dtype=np.int64)
@@ -271,6 +276,8 @@ def cluster_photos(
             vectors.append(vector)
     distance = embedder.distance_for(target_false_accept) if max_distance is None else max_distance
     vectors = np.stack(vectors) if vectors else np.zeros((0, 1), np.float32)
+    import pandas as pd  # noqa: PLC0415  (0.35 s: identify from an index groups nothing)
+
     table = pd.DataFrame(rows, columns=["path", "face", "box"])
     table["cluster"] = cluster_descriptors(vectors, distance)
     return FaceClusters(table, vectors, skipped)
