@@ -74,6 +74,15 @@ def photo_faces(
     """Detect and align every face of a decoded photo. A face too small in `photo` for its
     crop is cut from a finer decode of `path` (its bytes `data`, when already read)."""
     found = detect_faces(photo.pixels, min_confidence=min_confidence)
+    return cut_faces(photo, found, geometry=geometry, path=path, data=data)
+
+
+def cut_faces(
+    photo: ScaledPhoto, found: list[Face], *, geometry: str, path=None, data: bytes | None = None
+) -> PhotoFaces:
+    """The faces `detect_faces` found in `photo.pixels`, aligned (the second half of
+    `photo_faces`: no network runs here, so the index does it on another thread while the
+    next photo is detected)."""
     ratio = photo.ratio
     sources = {0: photo}  # by JPEG scale; 0: the decode detection ran on
     faces, crops = [], []

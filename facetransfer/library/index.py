@@ -9,7 +9,9 @@ not even read, so a re-run with nothing changed only lists the folders (and load
 A photo becomes faces as it does for the people commands (data.photo_faces: a JPEG decoded at
 the scale detection needs, each face cut from a decode fine enough for its crop, each described
 alone), so the index holds what identify on the photo itself would find. Reading, hashing and
-decoding run on other threads while the networks run (BENCHMARKS.md, section 8, has the cost).
+decoding run on other threads while the networks run, and so does aligning a photo's faces (with
+any finer decode) while the next photo is detected: the detector keeps about 1.35 of the 2 cores
+busy (BENCHMARKS.md, section 8, has the costs). Photos are still written one by one, in order.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from facetransfer.config import MIN_FACE_CONFIDENCE, NAMED_BASES
+from facetransfer.data.faces import detect_faces
 from facetransfer.data.images import ImageReadError, ScaledPhoto, list_images
-from facetransfer.data.photo_faces import decode, photo_faces
+from facetransfer.data.photo_faces import PhotoFaces, cut_faces, decode
 from facetransfer.errors import InputError
 from facetransfer.library import store
 from facetransfer.progress import progress_bar
@@ -162,18 +165,22 @@ class _Indexer:
 
     # -- the networks, then one transaction per photo -----------------------------------------
 
-    def describe(self, item: _Read) -> list[tuple]:
-        """The faces rows of a photo, as the people commands find them in the photo itself
-        (data.photo_faces; each face described alone)."""
-        model = self.model()
-        found = photo_faces(
-            item.photo,
-            geometry=model.geometry,
-            min_confidence=self.min_face_confidence,
-            path=item.path,
-            data=item.data,
+    def detect(self, item: _Read) -> list:
+        """The faces the detector finds in a photo's decoded pixels (the first half of
+        data.photo_faces; the network runs on this thread)."""
+        self.model()  # loaded here, before the cutting thread reads its geometry
+        return detect_faces(item.photo.pixels, min_confidence=self.min_face_confidence)
+
+    def cut(self, item: _Read, found: list) -> PhotoFaces:
+        """Those faces aligned, a small one cut from a finer decode (on another thread)."""
+        return cut_faces(
+            item.photo, found, geometry=self.embedder.geometry, path=item.path, data=item.data
         )
-        vectors = model.describe_each(found.crops)
+
+    def rows(self, item: _Read, found: PhotoFaces) -> list[tuple]:
+        """The faces rows of a photo, each face described alone, as the people commands
+        describe the faces of the photo itself."""
+        vectors = self.model().describe_each(found.crops)
         rows = [
             (
                 item.hash,
@@ -310,14 +317,34 @@ def _run(db, paths, where, base, confidence, shard, progress, workers) -> IndexS
         gone_by_hash.setdefault(h, []).append(p)
     seen = counts["unchanged"]
     bar = progress_bar(None, total=len(todo), desc="indexing", enabled=progress, unit="photo")
-    with ThreadPoolExecutor(max(1, workers), thread_name_prefix="index-read") as pool:
+    pending = None  # the photo detected last: aligned on `cutter` while the next is detected
+    in_flight: set[str] = set()  # contents being described (a copy later in the run waits)
+
+    def finish(job) -> None:
+        item, kind, moved_from, cutting = job
+        faces = None
+        if cutting is not None:
+            try:
+                faces = indexer.rows(item, cutting.result())
+            except ImageReadError as error:
+                item.error = error
+        indexer.write(item, "ok", faces, moved_from)
+        if faces is not None:
+            described.add(item.hash)
+        counts["skipped" if item.error is not None else kind] += 1
+        item.data = item.photo = None
+
+    with (
+        ThreadPoolExecutor(max(1, workers), thread_name_prefix="index-read") as pool,
+        ThreadPoolExecutor(1, thread_name_prefix="index-cut") as cutter,
+    ):
         queue = deque()
-        pending = iter(todo)
+        waiting = iter(todo)
         for _ in range(READ_AHEAD):
-            _submit(pool, queue, pending, indexer, described)
+            _submit(pool, queue, waiting, indexer, described)
         while queue:
             item = queue.popleft().result()
-            _submit(pool, queue, pending, indexer, described)
+            _submit(pool, queue, waiting, indexer, described)
             if bar is not None:
                 bar.update(1)
             if item.outside:
@@ -329,20 +356,18 @@ def _run(db, paths, where, base, confidence, shard, progress, workers) -> IndexS
             if kind == "moved":
                 moved_from = gone_by_hash[item.hash].pop(0)
                 gone.pop(moved_from, None)
-            faces = None
-            if item.error is None and item.hash not in described:
+            cutting = None
+            if item.error is None and item.hash not in described and item.hash not in in_flight:
                 if item.photo is None:  # described by an earlier photo of this run: read again
                     item = indexer.read(item.path, item.size, item.mtime_ns, set())
                 if item.error is None:
-                    try:
-                        faces = indexer.describe(item)
-                    except ImageReadError as error:
-                        item.error = error
-            indexer.write(item, "ok", faces, moved_from)
-            if faces is not None:
-                described.add(item.hash)
-            counts["skipped" if item.error is not None else kind] += 1
-            item.data = item.photo = None
+                    cutting = cutter.submit(indexer.cut, item, indexer.detect(item))
+                    in_flight.add(item.hash)
+            if pending is not None:
+                finish(pending)
+            pending = (item, kind, moved_from, cutting)
+        if pending is not None:
+            finish(pending)
     if bar is not None:
         bar.close()
     if gone:

@@ -131,11 +131,11 @@ def test_moved_is_not_described_again_edited_is_and_removed_is_marked(library, t
     Image.open(photos / "mirrored.jpg").rotate(5).save(photos / "mirrored.jpg", quality=80)
     (photos / "small.png").unlink()
     described = []
-    original = library_index._Indexer.describe
+    original = library_index._Indexer.detect
     monkeypatch = pytest.MonkeyPatch()
     monkeypatch.setattr(
         library_index._Indexer,
-        "describe",
+        "detect",
         lambda self, item: described.append(item.path.name) or original(self, item),
     )
     try:
@@ -313,3 +313,23 @@ def test_a_bad_index_file_is_one_line_naming_it_and_exit_3(indexed, gallery, tmp
         assert code == ExitCode.INPUT, (argv, err)
         assert len(lines) == 1 and lines[0].startswith("facetransfer: error: "), err
         assert str(bad) in lines[0] and "Traceback" not in err
+
+
+def test_copies_of_one_photo_in_one_run_are_described_once(tmp_path, monkeypatch):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        shutil.copy(HOPPER, photos / name)
+    detected = []
+    original = library_index._Indexer.detect
+    monkeypatch.setattr(
+        library_index._Indexer,
+        "detect",
+        lambda self, item: detected.append(item.path.name) or original(self, item),
+    )
+    index = tmp_path / "library.sqlite"
+    summary = index_library([photos], index, progress=False)
+    assert detected == ["a.jpg"] and summary.counts["new"] == 3 and summary.counts["faces"] == 1
+    rows = _rows(index)
+    assert [r[7] for r in rows["photos"]] == ["ok"] * 3 and len(rows["faces"]) == 1
+    assert len({r[1] for r in rows["photos"]}) == 1 and len(rows["described"]) == 1
