@@ -201,6 +201,40 @@ def group_photo_floor(sides=(1024, 800, 640, 512)) -> list[str]:
     return lines
 
 
+def crop_shift(count: int = 60) -> list[str]:
+    """How far a descriptor moves when its face is cut from fewer pixels: wild photos whose face
+    (MTCNN's box) is at least 110 px wide, shrunk so it is 100, 80, 64, 50, 40 px, aligned from
+    the same landmarks; the distance to the descriptor at the photo's own size."""
+    from facetransfer import api
+    from facetransfer.data.align import align_face
+    from facetransfer.data.faces import detect_faces
+
+    model = api.embedder("dlib")
+    widths = (100, 80, 64, 50, 40)
+    shifts = {w: [] for w in widths}
+    for source in sorted(WILD.glob("*.jpg"))[::10]:
+        image = Image.open(source).convert("RGB")
+        found = detect_faces(np.asarray(image), 0.9)
+        if not found or found[0].box[2] < 110:
+            continue
+        landmarks = np.asarray(found[0].landmarks)
+        own = model.describe([align_face(np.asarray(image), landmarks, geometry=model.geometry)])
+        for width in widths:
+            r = width / found[0].box[2]
+            small = image.resize((round(image.width * r), round(image.height * r)), Image.BILINEAR)
+            crop = align_face(
+                np.asarray(small), (landmarks + 0.5) * r - 0.5, geometry=model.geometry
+            )
+            shifts[width].append(float(np.linalg.norm(model.describe([crop])[0] - own[0])))
+        if len(shifts[widths[0]]) == count:
+            break
+    return [
+        f"face {w} px ({len(v)} faces): median shift {np.median(v):.3f}, 90th percentile "
+        f"{np.percentile(v, 90):.3f}"
+        for w, v in shifts.items()
+    ]
+
+
 def identify_50k(faces: int = 50_000) -> dict:
     """`facetransfer identify --index` on `faces` synthetic dlib-like descriptors, as a
     subprocess: start-up, gallery, query and output included."""
@@ -285,8 +319,14 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=20, help="photos timed stage by stage")
     parser.add_argument("--skip-50k", action="store_true")
     parser.add_argument("--only-50k", action="store_true", help="only identify/find at 50,000")
+    parser.add_argument(
+        "--crop-shift", action="store_true", help="only how a face's size moves its descriptor"
+    )
     args = parser.parse_args()
     print(f"machine: {machine()}")
+    if args.crop_shift:
+        print("descriptor shift by face width:", *crop_shift(), sep="\n  ")
+        return
     for size in [] if args.only_50k else args.sizes:
         size = int(size) if size.isdigit() else size
         folder = make_photos(size, args.photos)
