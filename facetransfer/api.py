@@ -1,5 +1,5 @@
 """The short public API: `import facetransfer as ft`, then `ft.detect`, `ft.represent`,
-`ft.verify`, `ft.identify`, `ft.find`, `ft.analyze`, `ft.enrol`, `ft.index`.
+`ft.verify`, `ft.identify`, `ft.find`, `ft.analyze`, `ft.enrol`, `ft.index`, `ft.cluster`.
 
 Wherever a photo is meant, give a path (str or Path), an RGB uint8 array (a video frame, a
 webcam's), or, where the function says so, a folder. Bases are named ("dlib", the default:
@@ -7,8 +7,7 @@ dlib's face ResNet from the packaged weights, nothing downloaded or written) or 
 here. A base is loaded once per process and kept. Errors are `facetransfer.errors` exceptions:
 InputError (missing, unreadable or damaged input), NoFaceError, UsageError.
 
-The CLI's commands call these functions, so `facetransfer verify a.jpg b.jpg` and
-`ft.verify("a.jpg", "b.jpg")` give the same distance.
+The CLI's commands call these functions (`facetransfer verify` gives `ft.verify`'s distance).
 
 The examples run as doctests on a real face that matplotlib ships (Grace Hopper's portrait):
 
@@ -28,8 +27,8 @@ from facetransfer.config import MIN_FACE_CONFIDENCE, TARGET_FALSE_ACCEPT, home
 from facetransfer.data import photo_faces
 from facetransfer.data.fotos import people_folders
 from facetransfer.data.photo_files import existing_folder, photos_in
-from facetransfer.errors import InputError, UsageError
-from facetransfer.library import queries
+from facetransfer.errors import InputError, UsageError, check_confidence, check_limits
+from facetransfer.library import groups, queries
 from facetransfer.library.index import index_library
 from facetransfer.library.pages import index_report
 from facetransfer.modeling.attribute_head import load_attribute_head
@@ -39,6 +38,7 @@ from facetransfer.modeling.gallery import (
     Gallery,
     carry_base,
     embedder_for,
+    find_in_photos,
     identify_image,
     largest_faces,
     load_gallery,
@@ -46,8 +46,6 @@ from facetransfer.modeling.gallery import (
 from facetransfer.modeling.gallery import enrol as enrol_people
 from facetransfer.modeling.gallery import verify as verify_sets
 from facetransfer.modeling.predict import read_photo
-
-LANDMARKS = ("left_eye", "right_eye", "nose", "mouth_left", "mouth_right")  # MTCNN's order
 
 __all__ = [
     "detect",
@@ -66,7 +64,7 @@ __all__ = [
 
 def _one_or_many(item, recursive: bool, per_photo):
     """A photo's answer, or {path: answer} for each photo of a folder."""
-    if not isinstance(item, np.ndarray) and Path(item).is_dir():
+    if not isinstance(item, np.ndarray) and Path(item).expanduser().is_dir():
         return {str(p): per_photo(p) for p in photos_in(item, recursive=recursive)}
     return per_photo(photos_in(item)[0])
 
@@ -83,23 +81,6 @@ def embedder(base="dlib") -> FaceEmbedder:
     return _embedder(str(base))
 
 
-def _check_confidence(value: float) -> float:
-    if not 0.0 <= float(value) <= 1.0:
-        raise UsageError(f"min_face_confidence {value} is outside 0 to 1")
-    return float(value)
-
-
-def _face_record(face) -> dict:
-    return {
-        "box": [int(v) for v in face.box],
-        "confidence": round(float(face.confidence), 4),
-        "landmarks": {
-            name: [round(float(c), 1) for c in point]
-            for name, point in zip(LANDMARKS, face.landmarks, strict=True)
-        },
-    }
-
-
 def detect(img, *, min_face_confidence: float = MIN_FACE_CONFIDENCE, recursive: bool = False):
     """Every face in a photo, largest first: its box (x, y, width, height), the detector's
     confidence and five landmarks. A folder gives {path: faces}.
@@ -110,11 +91,11 @@ def detect(img, *, min_face_confidence: float = MIN_FACE_CONFIDENCE, recursive: 
     >>> faces[0]["confidence"] > 0.95
     True
     """
-    confidence = _check_confidence(min_face_confidence)
+    confidence = check_confidence(min_face_confidence)
 
     def per_photo(photo):
         image = read_photo(photo) if isinstance(photo, np.ndarray) else photo
-        return [_face_record(f) for f in photo_faces.detect(image, confidence)]
+        return [face.record() for face in photo_faces.detect(image, confidence)]
 
     return _one_or_many(img, recursive, per_photo)
 
@@ -134,7 +115,7 @@ def represent(
     (128,)
     """
     model = embedder(base)
-    confidence = _check_confidence(min_face_confidence)
+    confidence = check_confidence(min_face_confidence)
 
     def per_photo(photo):
         found, boxes, vectors, _ = model.detect_and_describe(photo, confidence)
@@ -165,22 +146,15 @@ def verify(
     >>> answer["same"], answer["distance"]
     (True, 0.0)
     """
-    _check_limits(target_false_accept, max_distance)
+    check_limits(target_false_accept, max_distance)
     return verify_sets(
         embedder(base),
         photos_in(a),
         photos_in(b),
         target_false_accept=target_false_accept,
         max_distance=max_distance,
-        min_face_confidence=_check_confidence(min_face_confidence),
+        min_face_confidence=check_confidence(min_face_confidence),
     )
-
-
-def _check_limits(target_false_accept: float | None, max_distance: float | None) -> None:
-    if target_false_accept is not None and not 0.0 < float(target_false_accept) < 1.0:
-        raise UsageError(f"target_false_accept {target_false_accept} is outside 0 to 1")
-    if max_distance is not None and not (np.isfinite(max_distance) and max_distance > 0):
-        raise UsageError(f"max_distance {max_distance} is not a positive distance")
 
 
 def enrol(
@@ -205,7 +179,7 @@ def enrol(
     >>> sorted(g.people)
     ['grace']
     """
-    _check_limits(target_false_accept, None)
+    check_limits(target_false_accept, None)
     model = embedder(base)
     people = people_folders(existing_folder(folder))
     made = enrol_people(
@@ -213,7 +187,7 @@ def enrol(
         model,
         strangers=strangers,
         target_false_accept=target_false_accept,
-        min_face_confidence=_check_confidence(min_face_confidence),
+        min_face_confidence=check_confidence(min_face_confidence),
         progress=False,
     )
     if gallery is not None:
@@ -246,20 +220,16 @@ def identify(
     >>> [face["person"] for face in ft.identify(photo, g)]
     ['grace']
     """
-    _check_limits(None, max_distance)
+    check_limits(None, max_distance)
     known = _gallery(gallery)
     if index is not None:
         if img is not None:
             raise UsageError("identify: give a photo or an index, not both")
-        faces = queries.load_faces(
-            index, known.base.weights_sha256, min_face_confidence=min_face_confidence
+        return queries.identify_by_photo(
+            index, known, max_distance=max_distance, min_face_confidence=min_face_confidence
         )
-        named: dict[str, list] = {}
-        for answer in queries.identify_faces(faces, known, max_distance=max_distance):
-            named.setdefault(answer.pop("path"), []).append(answer)
-        return named
     model = embedder_for(known, None if base is None else embedder(base))
-    confidence = _check_confidence(min_face_confidence)
+    confidence = check_confidence(min_face_confidence)
 
     def per_photo(photo):
         result = identify_image(
@@ -297,8 +267,8 @@ def find(
     max_distance and at their mean distance to the enrolled faces, as identify decides
     (`ft.index` shows it).
     """
-    _check_limits(target_false_accept, max_distance)
-    confidence = _check_confidence(min_face_confidence)
+    check_limits(target_false_accept, max_distance)
+    confidence = check_confidence(min_face_confidence)
     if index is not None:
         if folder is not None:
             raise UsageError("find: give a folder or an index, not both")
@@ -310,28 +280,19 @@ def find(
             base=base,
             target_false_accept=target_false_accept,
             max_distance=max_distance,
-            min_face_confidence=confidence,
+            confidence=confidence,
         )
     if folder is None or img is None:
         raise UsageError("find: give a photo and a folder (or an index)")
     model = embedder(base)
     wanted = largest_faces(model, photos_in(img), confidence)[0]
     limit = model.distance_for(target_false_accept) if max_distance is None else max_distance
-    hits = []
-    for photo in photos_in(existing_folder(folder), recursive=recursive):
-        try:
-            boxes, vectors, _ = model.faces(photo, confidence)
-        except InputError:
-            continue  # an unreadable photo in a library is skipped, as everywhere
-        for k, (box, vector) in enumerate(zip(boxes, vectors, strict=True)):
-            distance = float(np.linalg.norm(vector - wanted))
-            if distance <= limit:
-                hits.append({"path": str(photo), "face": k, "box": box, "distance": distance})
-    return sorted(hits, key=lambda hit: hit["distance"])
+    photos = photos_in(existing_folder(folder), recursive=recursive)
+    return find_in_photos(model, wanted, photos, limit, min_face_confidence=confidence)
 
 
 def _find_in_index(
-    img, index, *, person, gallery, base, target_false_accept, max_distance, min_face_confidence
+    img, index, *, person, gallery, base, target_false_accept, max_distance, confidence
 ) -> list[dict]:
     if (img is None) == (person is None):
         raise UsageError("find in an index: give either a photo or a person (with a gallery)")
@@ -339,15 +300,11 @@ def _find_in_index(
         if gallery is None:
             raise UsageError(f"find person {person!r}: give the gallery they are enrolled in")
         known = _gallery(gallery)
-        faces = queries.load_faces(
-            index, known.base.weights_sha256, min_face_confidence=min_face_confidence
-        )
+        faces = queries.load_faces(index, known.base.weights_sha256, min_face_confidence=confidence)
         return queries.find_person(faces, known, person, max_distance=max_distance)
     model = embedder(base)
-    faces = queries.load_faces(
-        index, model.card.weights_sha256, min_face_confidence=min_face_confidence
-    )
-    wanted = largest_faces(model, photos_in(img), min_face_confidence)[0]
+    faces = queries.load_faces(index, model.card.weights_sha256, min_face_confidence=confidence)
+    wanted = largest_faces(model, photos_in(img), confidence)[0]
     limit = model.distance_for(target_false_accept) if max_distance is None else max_distance
     return queries.find_face(faces, wanted, limit)
 
@@ -380,9 +337,9 @@ def index(
     >>> list(ft.identify(None, g, index=library).values())[0][0]["person"]
     'grace'
     """
-    _check_confidence(min_face_confidence)
+    check_confidence(min_face_confidence)
     roots = library if isinstance(library, (list, tuple)) else [library]
-    target = Path(index_file) if index_file is not None else home() / "library.sqlite"
+    target = Path(index_file).expanduser() if index_file is not None else home() / "library.sqlite"
     model = base if isinstance(base, FaceEmbedder) else str(base)
     summary = index_library(
         [Path(r) for r in roots],
@@ -393,8 +350,7 @@ def index(
         shard=shard,
         progress=progress,
     )
-    counts = {k: 0 for k in ("new", "changed", "moved", "unchanged", "removed", "skipped")}
-    return {**counts, "faces": 0, **summary.as_dict()}
+    return summary.as_dict()
 
 
 def cluster(
@@ -423,12 +379,12 @@ def cluster(
     >>> [(Path(f["path"]).name, f["cluster"], f["name"]) for f in ft.cluster(index=library)]
     [('1.jpg', -1, None)]
     """
-    _check_limits(target_false_accept, max_distance)
-    confidence = _check_confidence(min_face_confidence)
+    check_limits(target_false_accept, max_distance)
+    confidence = check_confidence(min_face_confidence)
     if index is not None:
         if img is not None:
             raise UsageError("cluster: give photos or an index, not both")
-        grouping = queries.group_index(
+        grouping = groups.group_index(
             index,
             None if gallery is None else _gallery(gallery),
             target_false_accept=target_false_accept,
@@ -437,33 +393,23 @@ def cluster(
             regroup=regroup,
             names=names,
         )
-        out = []
-        for row, label in zip(grouping.rows, grouping.labels, strict=True):
-            record = grouping.faces.record(int(row))
-            out.append({**record, "cluster": int(label), "name": grouping.names.get(int(label))})
-        return out
+        return grouping.records()
     if img is None:
         raise UsageError("cluster: give photos (a folder, paths) or an index")
     if names or regroup or gallery is not None:
         raise UsageError("cluster: names, regroup and gallery need an index (index=...)")
-    clusters = cluster_photos(
-        photos_in(img, recursive=recursive),
-        embedder(base),
-        target_false_accept=target_false_accept,
-        max_distance=max_distance,
-        min_face_confidence=confidence,
-        progress=False,
-    )
-    return [
-        {**row, "box": [int(v) for v in row["box"].split()], "cluster": int(row["cluster"])}
-        for row in clusters.table.to_dict("records")
-    ]
+    photos = photos_in(img, recursive=recursive)
+    model = embedder(base)
+    return cluster_photos(
+        photos, model, target_false_accept=target_false_accept, max_distance=max_distance,
+        min_face_confidence=confidence, progress=False,
+    ).records()  # fmt: skip
 
 
 def make_report(index_file, out_dir, *, gallery=None, max_distance: float | None = None):
     """A static HTML page of a photo index (`out_dir/index.html`, as `facetransfer report`): the
-    people `gallery` names, the groups of everyone else, the photos where nobody was found.
-    Returns its summary.
+    people `gallery` names, the groups of everyone else, the photos where nobody was found;
+    returns its summary.
 
     >>> print(ft.make_report(library, family / "site", gallery=g))
     1 face in 1 photo: 1 person, 0 unnamed groups, 0 in no group; 0 photos with nobody found: ...

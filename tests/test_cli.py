@@ -159,11 +159,11 @@ def test_transfer_with_a_person_model_as_base_is_a_clear_error(tmp_path, capsys)
 
 def test_transfer_prints_a_summary_and_json_only_when_asked():
     from facetransfer.cli.app import build_parser
-    from facetransfer.cli.person import _transfer_summary
+    from facetransfer.cli.person import transfer_summary
 
     report = {"model": "m/ana.h5", "n_person": 4, "n_others": 10, "roc_auc": 0.9}
     report |= {"false_rejects": 1, "false_accepts": 0, "threshold": 0.5}
-    said = _transfer_summary({**report, "strangers_for_threshold": 1000}, "ana")
+    said = transfer_summary({**report, "strangers_for_threshold": 1000}, "ana")
     assert said.splitlines() == [
         "m/ana.h5: a model of ana, min probability 0.500",
         "test photos: ana 4, 3 accepted; others 10, 0 accepted; ROC AUC 0.900",
@@ -171,7 +171,7 @@ def test_transfer_prints_a_summary_and_json_only_when_asked():
     ]
     alone = {**report, "n_others": 0, "roc_auc": None, "false_accepts": 0}
     assert (
-        _transfer_summary(alone, "ana").splitlines()[1]
+        transfer_summary(alone, "ana").splitlines()[1]
         == "test photos: ana 4, 3 accepted; others 0"
     )
     parser = build_parser()

@@ -45,9 +45,10 @@ class Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message: str):
+        where = "" if self.prog == "facetransfer" else f"{self.prog}: "  # not said twice
         self.exit(
             int(ExitCode.USAGE),
-            f"facetransfer: error: {self.prog}: {message} (see `{self.prog} --help`)\n",
+            f"facetransfer: error: {where}{message} (see `{self.prog} --help`)\n",
         )
 
 
@@ -102,6 +103,9 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("facetransfer: interrupted", file=sys.stderr)
         return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:  # `| head` read what it wanted: stop quietly, as `ls | head` does
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+        return int(ExitCode.PIPE_CLOSED)
     except Exception as error:  # a fault of ours: one line, the traceback with -v
         if args.verbose:
             traceback.print_exc()

@@ -80,9 +80,9 @@ def cmd_cluster(args) -> int:
         refs = clusters.faces(cluster)
         sheets[cluster] = (f"cluster {cluster}: {len(refs)} faces", refs)
     write_sheets(out, sheets)  # (a previous run's other cluster_*.png removed)
-    if args.json:
+    if args.json:  # the box as a list, as every --json answer has it
         for row in table.to_dict("records"):
-            print(to_json(row))
+            print(to_json({**row, "box": [int(v) for v in str(row["box"]).split()]}))
     print(
         f"{len(table)} faces in {len(photos)} photos: {len(groups)} groups, "
         f"{int((table['cluster'] == UNGROUPED).sum())} faces in none"

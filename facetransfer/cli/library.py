@@ -12,7 +12,7 @@ from pathlib import Path
 from facetransfer import config
 from facetransfer.cli import options
 from facetransfer.cli.output import face_line, say, to_json, write_csv
-from facetransfer.errors import ExitCode, NoFaceError, UsageError
+from facetransfer.errors import ExitCode, InputError, NoFaceError, UsageError
 
 log = logging.getLogger("facetransfer")
 
@@ -59,10 +59,37 @@ def cmd_index(args) -> int:
         shard=args.shard,
         progress=True,
     )
+    if summary.photos and summary.counts["skipped"] == summary.photos:  # (recorded as skipped)
+        path, why = summary.skipped[0]
+        if summary.photos == 1:
+            raise InputError(f"{path}: {why}")
+        raise InputError(
+            f"none of the {summary.photos} photos could be read (first: {path}: {why})"
+        )
+    for path, why in summary.skipped:  # recorded in the index too, with the same reason
+        log.warning("skipped %s: %s", path, why)
     if args.json:
         print(to_json({"index": str(target), **summary.as_dict()}))
-    say(f"{target}: {summary}")
+    say(f"{target}: {summary}; {_index_totals(target)}")
     return ExitCode.OK
+
+
+def _index_totals(target: Path) -> str:
+    """What the index holds now, all runs together."""
+    from facetransfer.library import store
+
+    db = store.connect(target)
+    try:
+        photos, skipped = db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(status = 'skipped'), 0) FROM photos "
+            "WHERE status != 'removed'"
+        ).fetchone()
+        faces = db.execute(
+            "SELECT COUNT(*) FROM faces f JOIN photos p ON p.hash = f.hash WHERE p.status = 'ok'"
+        ).fetchone()[0]
+    finally:
+        db.close()
+    return f"the index holds {photos} photos ({skipped} unreadable) and {faces} faces"
 
 
 def _index_parser(sub) -> None:
@@ -238,9 +265,9 @@ def cluster(args) -> int:
 
         gallery_folder(args.gallery)
         gallery = load_gallery(args.gallery)
-    from facetransfer.library import queries
+    from facetransfer.library import groups
 
-    grouping = queries.group_index(
+    grouping = groups.group_index(
         args.index,
         gallery,
         target_false_accept=args.target_false_accept,
@@ -261,9 +288,11 @@ def cluster(args) -> int:
                      label])  # fmt: skip
     out.mkdir(parents=True, exist_ok=True)
     write_csv(out / "clusters.csv", header, rows)
-    if args.json:
-        for row in rows:
-            print(to_json(dict(zip(header, row, strict=True))))
+    if args.json:  # the box as a list and no name as null, as every --json answer has them
+        for path, face, box, name, label in rows:
+            box = [int(v) for v in box.split()]
+            print(to_json({"path": path, "face": face, "box": box, "name": name or None,
+                           "cluster": label}))  # fmt: skip
     groups = grouping.groups()
     sheets = {}
     for group in groups:

@@ -208,17 +208,21 @@ def check_readable(path: Path, what: str = "file") -> None:
     except PermissionError:
         raise InputError(f"{path}: cannot be read (permission denied)") from None
     except IsADirectoryError:
-        raise InputError(f"{path}: a folder, not a {what}") from None
+        raise InputError(f"{path}: a folder, not {_a(what)}") from None
     except OSError as error:
         raise InputError(f"{path}: cannot be read ({error.strerror})") from None
 
 
+def _a(what: str) -> str:
+    return f"an {what}" if what[:1] in "aeiou" else f"a {what}"
+
+
 def check_file(path, what: str) -> Path:
-    path = Path(path)
+    path = Path(path).expanduser()
     if not path.exists():
         raise InputError(f"{path}: no such {what}")
     if path.is_dir():
-        raise InputError(f"{path}: a folder, not a {what}")
+        raise InputError(f"{path}: a folder, not {_a(what)}")
     check_readable(path, what)
     return path
 
@@ -246,7 +250,7 @@ def check_folder(path, what: str) -> Path:
     if not path.exists():
         raise InputError(f"{path}: no such {what}")
     if not path.is_dir():
-        raise InputError(f"{path}: a file, not a {what}")
+        raise InputError(f"{path}: a file, not {_a(what)}")
     return path
 
 

@@ -82,11 +82,11 @@ def cmd_transfer(args) -> int:
     )
     report = {k: _json_number(v) for k, v in result.report.items() if k != "confusion_matrix"}
     report = {"model": str(out.with_suffix(".h5")), **report}
-    print(json.dumps(report) if args.json else _transfer_summary(report, args.person))
+    print(json.dumps(report) if args.json else transfer_summary(report, args.person))
     return ExitCode.OK
 
 
-def _transfer_summary(report: dict, person: str) -> str:
+def transfer_summary(report: dict, person: str) -> str:
     """transfer's answer for a person: the model written, its threshold, and how it did on the
     test photos (the whole report: --json)."""
     lines = [f"{report['model']}: a model of {person}, min probability {report['threshold']:.3f}"]

@@ -193,7 +193,7 @@ def photos_in(item, *, recursive: bool = False) -> list:
         return [item]
     if isinstance(item, (list, tuple)):  # several photos of one person
         return [photo for each in item for photo in photos_in(each, recursive=recursive)]
-    path = Path(item)
+    path = Path(item).expanduser()
     if not path.exists():
         raise InputError(f"{path}: no such file or folder")
     if path.is_dir():
@@ -207,7 +207,7 @@ def photos_in(item, *, recursive: bool = False) -> list:
 
 def existing_folder(folder) -> Path:
     """`folder` as a Path, InputError when it is not there or is a file."""
-    path = Path(folder)
+    path = Path(folder).expanduser()
     if not path.exists():
         raise InputError(f"{path}: no such folder")
     if not path.is_dir():

@@ -22,7 +22,7 @@ The state, as a photo index keeps it: for each face a group id (`UNGROUPED`, -1,
 no group), and a dict of the names users gave to group ids. Group ids are stable under
 `assign_new`: a face's group never changes, new groups take new ids, so a name stays on its
 group. After a full `cluster_descriptors` again, `carry_names` moves the names to the new ids.
-`facetransfer.library.queries.group_index` keeps that state in the index file (tables groups and
+`facetransfer.library.groups.group_index` keeps that state in the index file (tables groups and
 face_groups, store.py) and is what `cluster --index` and `report --index` run.
 """
 

@@ -44,14 +44,16 @@ class IndexSummary:
 
     photos: int = 0
     counts: Counter = field(default_factory=Counter)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why) of this run's
+
+    WORDS = ("new", "changed", "moved", "unchanged", "removed", "skipped", "faces")
 
     def __str__(self) -> str:
         c = self.counts
-        words = ("new", "changed", "moved", "unchanged", "removed", "skipped", "faces")
-        return f"{self.photos} photos: " + ", ".join(f"{c[w]} {w}" for w in words)
+        return f"{self.photos} photos: " + ", ".join(f"{c[w]} {w}" for w in self.WORDS)
 
     def as_dict(self) -> dict:
-        return {"photos": self.photos, **{k: int(v) for k, v in self.counts.items()}}
+        return {"photos": self.photos, **{w: int(self.counts[w]) for w in self.WORDS}}
 
 
 @dataclass
@@ -82,7 +84,7 @@ def library_paths(roots, recursive: bool = False) -> tuple[list[Path], list[Path
     each once), the folders they were looked for in, and the files named."""
     photos, folders, files = set(), [], set()
     for root in roots:
-        root = Path(root).absolute()
+        root = Path(root).expanduser().absolute()
         if not root.exists():
             raise InputError(f"{root}: no such file or folder")
         if root.is_dir():
@@ -319,6 +321,7 @@ def _run(db, paths, where, base, confidence, shard, progress, workers) -> IndexS
     bar = progress_bar(None, total=len(todo), desc="indexing", enabled=progress, unit="photo")
     pending = None  # the photo detected last: aligned on `cutter` while the next is detected
     in_flight: set[str] = set()  # contents being described (a copy later in the run waits)
+    skipped: list[tuple[str, str]] = []
 
     def finish(job) -> None:
         item, kind, moved_from, cutting = job
@@ -332,6 +335,8 @@ def _run(db, paths, where, base, confidence, shard, progress, workers) -> IndexS
         if faces is not None:
             described.add(item.hash)
         counts["skipped" if item.error is not None else kind] += 1
+        if item.error is not None:
+            skipped.append((str(item.path), item.error.reason))
         item.data = item.photo = None
 
     with (
@@ -378,7 +383,7 @@ def _run(db, paths, where, base, confidence, shard, progress, workers) -> IndexS
                 [(p,) for p in sorted(gone)],
             )
     counts["removed"] += len(gone)
-    return IndexSummary(seen, counts)
+    return IndexSummary(seen, counts, skipped)
 
 
 def _submit(pool, queue, pending, indexer, described) -> None:

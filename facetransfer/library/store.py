@@ -114,7 +114,7 @@ def _damaged(path: Path, error: Exception) -> IndexFileError:
 def connect(path, *, create: bool = False) -> sqlite3.Connection:
     """The index at `path`, checked: an SQLite file whose schema version this code reads. With
     `create`, a missing file is made (its folder too). IndexFileError names the file otherwise."""
-    path = Path(path)
+    path = Path(path).expanduser()
     if path.is_dir():
         raise IndexFileError(f"{path}: a folder, not an index file")
     if not path.exists():

@@ -222,6 +222,14 @@ class FaceClusters:
     vectors: np.ndarray
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
+    def records(self) -> list[dict]:
+        """One {"path", "face", "box" [x, y, w, h], "cluster"} per face, in the table's order."""
+        rows = self.table.to_dict("records")
+        for row in rows:
+            row["box"] = [int(v) for v in str(row["box"]).split()]
+            row["cluster"] = int(row["cluster"])
+        return rows
+
     def face(self, row: int) -> FaceRef:
         path, box = self.table["path"].iat[row], self.table["box"].iat[row]
         return FaceRef(str(path), tuple(int(v) for v in str(box).split()))

@@ -185,6 +185,22 @@ def identify_image(
     return result
 
 
+def find_in_photos(embedder: FaceEmbedder, wanted, photos, limit: float, *, min_face_confidence):
+    """The faces of `photos` within `limit` of the descriptor `wanted`, closest first: {"path",
+    "face", "box", "distance"}; an unreadable photo is skipped, as everywhere."""
+    hits = []
+    for photo in photos:
+        try:
+            boxes, vectors, _ = embedder.faces(photo, min_face_confidence)
+        except ImageReadError:
+            continue
+        for k, (box, vector) in enumerate(zip(boxes, vectors, strict=True)):
+            distance = float(np.linalg.norm(vector - wanted))
+            if distance <= limit:
+                hits.append({"path": str(photo), "face": k, "box": box, "distance": distance})
+    return sorted(hits, key=lambda hit: hit["distance"])
+
+
 def largest_faces(embedder: FaceEmbedder, photos, min_face_confidence: float) -> np.ndarray:
     """The descriptor of each photo's largest face; NoFaceError names a photo with none."""
     out = []

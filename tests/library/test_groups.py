@@ -20,7 +20,8 @@ from PIL import Image
 
 from facetransfer.cli.app import main
 from facetransfer.errors import ExitCode
-from facetransfer.library import queries, store
+from facetransfer.library import groups as library_groups
+from facetransfer.library import pages, store
 from facetransfer.library.shards import merge
 
 BASE = "b" * 64
@@ -134,7 +135,7 @@ def test_a_version_1_index_is_upgraded_in_place(tmp_path):
 def test_deleting_a_face_deletes_its_group_row(lib):
     ana = lib.person()
     lib.add(ana, 3)
-    queries.group_index(lib.index, max_distance=MAX_DISTANCE)
+    library_groups.group_index(lib.index, max_distance=MAX_DISTANCE)
     db = store.connect(lib.index)
     try:
         assert db.execute("SELECT COUNT(*) FROM face_groups").fetchone()[0] == 3
@@ -175,14 +176,14 @@ def test_new_faces_join_their_groups_and_old_ids_stay(lib, tmp_path, capsys, mon
     more_ben = lib.add(ben, 3)
     cara = lib.add(lib.person(), 2)
     searched = []
-    original = queries.assign_new
+    original = library_groups.assign_new
 
     def spy(vectors, labels, new_vectors, *a, **k):
         searched.append(len(new_vectors))
         return original(vectors, labels, new_vectors, *a, **k)
 
-    monkeypatch.setattr(queries, "assign_new", spy)
-    monkeypatch.setattr(queries, "cluster_descriptors", None)  # never grouped from scratch
+    monkeypatch.setattr(library_groups, "assign_new", spy)
+    monkeypatch.setattr(library_groups, "cluster_descriptors", None)  # never grouped from scratch
     code, out, err = _cluster(capsys, lib, tmp_path / "c")
     assert code == ExitCode.OK, err
     assert searched == [5]  # only the new faces were placed
@@ -325,7 +326,7 @@ def test_the_report_shows_the_kept_groups_with_their_names(lib, tmp_path, capsys
     lib.add(lib.person(), 2)
     assert _cluster(capsys, lib, tmp_path / "c", "--name", "0=ana")[0] == ExitCode.OK
     newer = lib.add(ana, 1)  # not clustered yet: placed for the report, not stored
-    rows, _ = queries.report_rows(lib.index, max_distance=MAX_DISTANCE)
+    rows, _ = pages.report_rows(lib.index, max_distance=MAX_DISTANCE)
     named = {r["path"]: (r["group_id"], r["group_name"]) for r in rows}
     assert {named[p] for p in photos + newer} == {(0, "ana")}
     assert len(_stored(lib.index)[0]) == 5  # the report wrote nothing

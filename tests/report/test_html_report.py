@@ -439,7 +439,7 @@ def test_clusters_csv_adapter(library):
 
 
 def test_index_rows_adapter():
-    """What the index's author is expected to give (library.queries.report_rows): rows by column
+    """What the index's author is expected to give (library.pages.report_rows): rows by column
     name, from a join of the index's tables; here an in-memory database shaped like it, with a
     table of groups and their names as clustering is expected to add."""
     import sqlite3
