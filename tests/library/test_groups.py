@@ -375,3 +375,20 @@ def test_cluster_on_photos_says_an_unreadable_photo_once(tmp_path, capsys):
     lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert code == ExitCode.INPUT and len(lines) == 1, lines
     assert lines[0].startswith("facetransfer: error: ") and "broken.jpg" in lines[0]
+
+
+def test_the_python_api_keeps_names_and_refuses_one_that_escapes_its_folder(lib):
+    import facetransfer as ft
+    from facetransfer.errors import UsageError
+
+    ana = lib.add(lib.person(), 4)
+    lib.add(lib.person(), 3)
+    first = ft.cluster(index=lib.index, max_distance=MAX_DISTANCE)
+    group = next(f["cluster"] for f in first if f["path"] == ana[0])
+    for bad in ("../escape", ".hidden", "a/b", ""):
+        with pytest.raises(UsageError):
+            ft.cluster(index=lib.index, max_distance=MAX_DISTANCE, names={group: bad})
+    assert not _stored(lib.index)[1].get(group)  # nothing stored by a refused name
+    named = ft.cluster(index=lib.index, max_distance=MAX_DISTANCE, names={group: "ana"})
+    assert {f["name"] for f in named if f["path"] in ana} == {"ana"}
+    assert all(isinstance(f["box"], list) for f in named)

@@ -333,3 +333,40 @@ def test_copies_of_one_photo_in_one_run_are_described_once(tmp_path, monkeypatch
     rows = _rows(index)
     assert [r[7] for r in rows["photos"]] == ["ok"] * 3 and len(rows["faces"]) == 1
     assert len({r[1] for r in rows["photos"]}) == 1 and len(rows["described"]) == 1
+
+
+def test_a_lone_unreadable_photo_is_one_line_and_exit_3(tmp_path, capsys):
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("not a photo")
+    code, out, err = _run(capsys, "index", bad, "--index", tmp_path / "library.sqlite")
+    assert code == ExitCode.INPUT and not out
+    assert err.count("\n") == 1 and str(bad) in err and "Traceback" not in err
+
+
+def test_unreadable_photos_in_a_library_are_named_and_recorded(tmp_path, capsys):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(HOPPER, photos / "grace.jpg")
+    (photos / "broken.jpg").write_bytes(HOPPER.read_bytes()[:2000])
+    index = tmp_path / "library.sqlite"
+    code, out, err = _run(capsys, "index", photos, "--index", index, "--json")
+    assert code == ExitCode.OK
+    warned = [line for line in err.splitlines() if line.startswith("WARNING")]
+    assert len(warned) == 1 and "broken.jpg" in warned[0]  # one warning line, the file named
+    said = json.loads(out.splitlines()[0])
+    assert said["skipped"] == 1 and said["new"] == 1 and said["moved"] == 0  # every count
+    assert "the index holds 2 photos (1 unreadable) and 1 faces" in err
+
+
+def test_output_into_a_closed_pipe_ends_quietly_with_141(indexed, tmp_path):
+    main = "import sys; from facetransfer.cli import main; sys.exit(main(sys.argv[1:]))"
+    env = {**os.environ, "FACETRANSFER_QUIET": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-c", main, "find", "--index", indexed, HOPPER, "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    process.stdout.close()  # as `| head` does once it has read enough (here: nothing)
+    err = process.stderr.read().decode()
+    assert process.wait() == ExitCode.PIPE_CLOSED and "error" not in err, err
