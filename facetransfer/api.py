@@ -20,12 +20,12 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from facetransfer.config import MIN_FACE_CONFIDENCE, TARGET_FALSE_ACCEPT, home
 from facetransfer.data import photo_faces
-from facetransfer.data.fotos import people_folders
 from facetransfer.data.photo_files import existing_folder, photos_in
 from facetransfer.errors import InputError, UsageError, check_confidence, check_limits
 from facetransfer.library import groups, queries
@@ -33,19 +33,10 @@ from facetransfer.library.index import index_library
 from facetransfer.library.pages import index_report
 from facetransfer.modeling.attribute_head import load_attribute_head
 from facetransfer.modeling.clustering import cluster_photos
-from facetransfer.modeling.describe import FaceEmbedder
-from facetransfer.modeling.gallery import (
-    Gallery,
-    carry_base,
-    embedder_for,
-    find_in_photos,
-    identify_image,
-    largest_faces,
-    load_gallery,
-)
-from facetransfer.modeling.gallery import enrol as enrol_people
-from facetransfer.modeling.gallery import verify as verify_sets
-from facetransfer.modeling.predict import read_photo
+from facetransfer.modeling.gallery_files import Gallery, load_gallery
+
+if TYPE_CHECKING:
+    from facetransfer.modeling.describe import FaceEmbedder
 
 __all__ = [
     "detect",
@@ -69,14 +60,21 @@ def _one_or_many(item, recursive: bool, per_photo):
     return per_photo(photos_in(item)[0])
 
 
+def _people():
+    """modeling.gallery, and TensorFlow (5 s) under it: imported where a photo is described."""
+    from facetransfer.modeling import gallery  # noqa: PLC0415
+
+    return gallery
+
+
 @functools.lru_cache(maxsize=4)
 def _embedder(base: str) -> FaceEmbedder:
-    return FaceEmbedder.load(base)
+    return _people().FaceEmbedder.load(base)
 
 
 def embedder(base="dlib") -> FaceEmbedder:
     """The base `base` (a name, a file, or a FaceEmbedder already loaded), loaded once."""
-    if isinstance(base, FaceEmbedder):
+    if isinstance(base, _people().FaceEmbedder):
         return base
     return _embedder(str(base))
 
@@ -94,7 +92,7 @@ def detect(img, *, min_face_confidence: float = MIN_FACE_CONFIDENCE, recursive: 
     confidence = check_confidence(min_face_confidence)
 
     def per_photo(photo):
-        image = read_photo(photo) if isinstance(photo, np.ndarray) else photo
+        image = photo_faces.read_photo(photo) if isinstance(photo, np.ndarray) else photo
         return [face.record() for face in photo_faces.detect(image, confidence)]
 
     return _one_or_many(img, recursive, per_photo)
@@ -147,7 +145,7 @@ def verify(
     (True, 0.0)
     """
     check_limits(target_false_accept, max_distance)
-    return verify_sets(
+    return _people().verify(
         embedder(base),
         photos_in(a),
         photos_in(b),
@@ -181,8 +179,10 @@ def enrol(
     """
     check_limits(target_false_accept, None)
     model = embedder(base)
+    from facetransfer.data.fotos import people_folders  # noqa: PLC0415  (pandas: 0.4 s)
+
     people = people_folders(existing_folder(folder))
-    made = enrol_people(
+    made = _people().enrol(
         people,
         model,
         strangers=strangers,
@@ -191,7 +191,7 @@ def enrol(
         progress=False,
     )
     if gallery is not None:
-        carry_base(model, gallery)
+        _people().carry_base(model, gallery)
         made.save(gallery)
         made.folder = Path(gallery)
     return made
@@ -228,11 +228,11 @@ def identify(
         return queries.identify_by_photo(
             index, known, max_distance=max_distance, min_face_confidence=min_face_confidence
         )
-    model = embedder_for(known, None if base is None else embedder(base))
+    model = _people().embedder_for(known, None if base is None else embedder(base))
     confidence = check_confidence(min_face_confidence)
 
     def per_photo(photo):
-        result = identify_image(
+        result = _people().identify_image(
             known, model, photo, min_face_confidence=confidence, max_distance=max_distance
         )
         if "error" in result:
@@ -285,10 +285,10 @@ def find(
     if folder is None or img is None:
         raise UsageError("find: give a photo and a folder (or an index)")
     model = embedder(base)
-    wanted = largest_faces(model, photos_in(img), confidence)[0]
+    wanted = _people().largest_faces(model, photos_in(img), confidence)[0]
     limit = model.distance_for(target_false_accept) if max_distance is None else max_distance
     photos = photos_in(existing_folder(folder), recursive=recursive)
-    return find_in_photos(model, wanted, photos, limit, min_face_confidence=confidence)
+    return _people().find_in_photos(model, wanted, photos, limit, min_face_confidence=confidence)
 
 
 def _find_in_index(
@@ -304,7 +304,7 @@ def _find_in_index(
         return queries.find_person(faces, known, person, max_distance=max_distance)
     model = embedder(base)
     faces = queries.load_faces(index, model.card.weights_sha256, min_face_confidence=confidence)
-    wanted = largest_faces(model, photos_in(img), confidence)[0]
+    wanted = _people().largest_faces(model, photos_in(img), confidence)[0]
     limit = model.distance_for(target_false_accept) if max_distance is None else max_distance
     return queries.find_face(faces, wanted, limit)
 
@@ -340,7 +340,7 @@ def index(
     check_confidence(min_face_confidence)
     roots = library if isinstance(library, (list, tuple)) else [library]
     target = Path(index_file).expanduser() if index_file is not None else home() / "library.sqlite"
-    model = base if isinstance(base, FaceEmbedder) else str(base)
+    model = str(base) if isinstance(base, (str, Path)) else base  # a name, a file, a FaceEmbedder
     summary = index_library(
         [Path(r) for r in roots],
         target,

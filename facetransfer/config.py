@@ -185,6 +185,7 @@ class PersonSettings:
     synthetic_size: str = "default"  # the drawn default data's size, when there is no CelebA
     seed: int = 0
 
+
 # The file the drawn default data's generator writes last into its CelebA-layout folder: a base
 # trained on a folder holding it learned from drawn faces only (and says so in its sidecar).
 DRAWN_CELEBA_MARKER = "synthetic_celeba.json"

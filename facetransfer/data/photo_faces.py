@@ -19,7 +19,14 @@ import numpy as np
 
 from facetransfer.data.align import align_face
 from facetransfer.data.faces import MAX_DETECT_SIDE, Face, detect_faces
-from facetransfer.data.images import ScaledPhoto, read_scaled
+from facetransfer.data.images import (
+    MIN_SIDE,
+    ImageReadError,
+    ScaledPhoto,
+    check_rgb_image,
+    read_rgb,
+    read_scaled,
+)
 
 # Decoded at least this long on the longer side: detection then shrinks it to MAX_DETECT_SIDE
 # (never enlarges it), the size BENCHMARKS.md section 8 measures the small faces found at.
@@ -42,6 +49,26 @@ class PhotoFaces:
     full_size: tuple[int, int]
     taken: str | None = None
     decodes: list[int] = field(default_factory=list)  # JPEG scales read again (0: none)
+
+
+def read_photo(photo) -> np.ndarray:
+    """A photo as an RGB uint8 array: a path is read (EXIF rotation applied); an array (a video
+    frame, a webcam's: RGB, so an OpenCV frame needs cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)) is
+    used as it is, a greyscale or RGBA one made RGB. Raises ImageReadError for a bad one."""
+    if isinstance(photo, np.ndarray):
+        image = photo
+        if image.ndim == 2:
+            image = np.repeat(image[:, :, None], 3, axis=2)
+        elif image.ndim == 3 and image.shape[2] == 4:
+            image = image[:, :, :3]
+        try:
+            check_rgb_image(image)
+            if min(image.shape[:2]) < MIN_SIDE:
+                raise ValueError(f"{image.shape[1]}x{image.shape[0]} pixels: too small for a face")
+        except ValueError as error:
+            raise ImageReadError("<array>", str(error), "not_image") from error
+        return np.ascontiguousarray(image)
+    return read_rgb(photo)
 
 
 def decode(path, data: bytes | None = None) -> ScaledPhoto:

@@ -54,6 +54,7 @@ SKIP_KINDS = {
     "detection_failed": "face detection failed",
 }
 
+
 class ImageReadError(InputError):
     """An image that could not be read; `str()` gives "<path>: <reason>".
 

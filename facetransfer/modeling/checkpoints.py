@@ -87,6 +87,7 @@ def checkpoint_record(path) -> dict | None:
         return None
     return card.to_dict()
 
+
 def load_model_file(path, expect: str = "attributes"):
     """Load an H5 or .keras file made by facetransfer, with a clear error when it is not one.
 

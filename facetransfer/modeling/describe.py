@@ -11,11 +11,11 @@ import numpy as np
 
 from facetransfer.config import MIN_FACE_CONFIDENCE, NAMED_BASES
 from facetransfer.data.cache import load_square
-from facetransfer.data.photo_faces import PhotoFaces, decode, photo_faces, whole
+from facetransfer.data.photo_faces import PhotoFaces, decode, photo_faces, read_photo, whole
 from facetransfer.modeling import networks
 from facetransfer.modeling.bases import load_base
 from facetransfer.modeling.card import BaseRef, ModelCard
-from facetransfer.modeling.predict import as_graph, prepare_face, read_photo
+from facetransfer.modeling.predict import as_graph, prepare_face
 
 
 @dataclass

@@ -15,7 +15,8 @@ from facetransfer.config import MIN_FACE_CONFIDENCE
 from facetransfer.data.align import align_face
 from facetransfer.data.cache import crop_box
 from facetransfer.data.faces import Face, detect_faces
-from facetransfer.data.images import MIN_SIDE, ImageReadError, check_rgb_image, read_rgb, resize
+from facetransfer.data.images import ImageReadError, resize
+from facetransfer.data.photo_faces import read_photo
 from facetransfer.modeling.card import ModelCard, read_card
 from facetransfer.modeling.checkpoints import ModelFileError, load_model_file
 
@@ -95,26 +96,6 @@ def prepare_face(face: np.ndarray, size: int, crop: str) -> np.ndarray:
         left, top, right, bottom = box
         face = face[top:bottom, left:right]
     return resize(face, (size, size))
-
-
-def read_photo(photo) -> np.ndarray:
-    """A photo as an RGB uint8 array: a path is read (EXIF rotation applied); an array (a video
-    frame, a webcam's: RGB, so an OpenCV frame needs cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)) is
-    used as it is, a greyscale or RGBA one made RGB. Raises ImageReadError for a bad one."""
-    if isinstance(photo, np.ndarray):
-        image = photo
-        if image.ndim == 2:
-            image = np.repeat(image[:, :, None], 3, axis=2)
-        elif image.ndim == 3 and image.shape[2] == 4:
-            image = image[:, :, :3]
-        try:
-            check_rgb_image(image)
-            if min(image.shape[:2]) < MIN_SIDE:
-                raise ValueError(f"{image.shape[1]}x{image.shape[0]} pixels: too small for a face")
-        except ValueError as error:
-            raise ImageReadError("<array>", str(error), "not_image") from error
-        return np.ascontiguousarray(image)
-    return read_rgb(photo)
 
 
 def face_crops(
