@@ -16,6 +16,7 @@ as its own group.
 
     .venv/bin/python benchmarks/cluster_scale.py [--faces 100000] [--old 8000 20000]
     .venv/bin/python benchmarks/cluster_scale.py --candidates   # the methods on the real sample
+    .venv/bin/python benchmarks/cluster_scale.py --kept 20000 100  # the grouping an index keeps
 """
 
 from __future__ import annotations
@@ -188,6 +189,70 @@ def measure(method: str, faces: int, shared: Path) -> dict:
     return out
 
 
+def kept(faces: int, added: int, shared: Path) -> dict:
+    """The grouping kept in an index (`cluster --index`, library.groups.group_index) on `faces`
+    synthetic faces written into an index file: the first grouping, then `added` more faces
+    placed into it, then a run with nothing new, then everything grouped again (--regroup)."""
+    import hashlib
+
+    from facetransfer.library import store
+    from facetransfer.library.groups import group_index
+
+    vectors, owners = synthetic(faces + added, spreads(wild_descriptors(shared)))
+    order = np.random.default_rng(3).permutation(len(vectors))  # the added ones: at random
+    vectors, owners = vectors[order], owners[order]
+    index = WORK / f"kept-{faces}.sqlite"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{index}{suffix}").unlink(missing_ok=True)
+
+    def write(rows: range) -> None:
+        db = store.connect(index, create=True)
+        with store.transaction(db):
+            for k in rows:
+                digest = hashlib.sha256(str(k).encode()).hexdigest()
+                db.execute(
+                    "INSERT INTO photos VALUES (?,?,?,?,?,?,?,?,?)",
+                    (f"/photos/{k:06d}.jpg", digest, 1, 1, None, 4032, 3024, "ok", None),
+                )
+                db.execute(
+                    "INSERT INTO faces VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        digest,
+                        "synthetic",
+                        0,
+                        0,
+                        0,
+                        100,
+                        100,
+                        0.99,
+                        store.to_blob(np.zeros(10)),
+                        store.to_blob(vectors[k]),
+                    ),
+                )
+                db.execute("INSERT INTO described VALUES (?,?,?)", (digest, "synthetic", 1))
+        db.close()  # fmt: skip
+
+    def timed(**options) -> tuple[float, object]:
+        began = time.perf_counter()
+        grouping = group_index(index, max_distance=MAX_DISTANCE, **options)
+        return round(time.perf_counter() - began, 2), grouping
+
+    write(range(faces))
+    out = {"faces": faces, "added": added}
+    out["first s"], first = timed()
+    write(range(faces, faces + added))
+    out["after adding s"], grown = timed()
+    out["placed"] = grown.placed
+    grouped = first.labels >= 0  # (a face in no group may join a new one)
+    same = np.array_equal(grown.labels[: len(first.labels)][grouped], first.labels[grouped])
+    out["grouped faces kept their groups"] = bool(same)
+    out["nothing new s"], _ = timed()
+    out["regroup s"], again = timed(regroup=True)
+    out["ari after adding"] = ari(owners[grown.rows], grown.labels)
+    out["ari regrouped"] = ari(owners[again.rows], again.labels)
+    return out
+
+
 def candidates(shared: Path) -> list[dict]:
     """The methods weighed, on the real wild sample (dlib base): ARI of the labelled faces on
     benchmarks/gallery.py's five clustered people and on all 100 people."""
@@ -292,6 +357,10 @@ def main(argv=None) -> int:
     parser.add_argument("--faces", type=int, default=100_000)
     parser.add_argument("--old", type=int, nargs="*", default=[8_000, 20_000])
     parser.add_argument("--candidates", action="store_true")
+    parser.add_argument(
+        "--kept", type=int, nargs=2, metavar=("FACES", "ADDED"),
+        help="the grouping kept in an index: FACES grouped, then ADDED more placed into it",
+    )  # fmt: skip
     parser.add_argument("--measure", nargs=2, metavar=("METHOD", "FACES"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if not (args.shared / "manifest.csv").exists() and not WILD_CACHE.exists():
@@ -301,6 +370,10 @@ def main(argv=None) -> int:
         print(json.dumps(measure(args.measure[0], int(args.measure[1]), args.shared)))
         return 0
     wild_descriptors(args.shared)  # described once, here, before the children read the cache
+    if args.kept:
+        print(f"machine: {machine()}")
+        print(json.dumps(kept(*args.kept, args.shared)))
+        return 0
     if args.candidates:
         result = {"candidates": candidates(args.shared), "machine": machine()}
         (WORK / "cluster-candidates.json").write_text(json.dumps(result, indent=2))
