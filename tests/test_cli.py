@@ -133,6 +133,14 @@ def test_prepare_train_transfer_predict(project, capsys):
     assert cli.main(twice) == 2
     assert "same person" in capsys.readouterr().err
 
+    # export: lines a person reads, the JSON with --json (as every command)
+    exported = ["export", "--model", str(out_model), "--no-tflite", "--out-dir", str(root / "x")]
+    assert cli.main(exported) == 0
+    said = capsys.readouterr().out
+    assert said.startswith("SavedModel: ") and "{" not in said
+    assert cli.main([*exported, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["savedmodel"].startswith(str(root / "x"))
+
 
 def test_predict_with_a_corrupt_model_is_a_clear_error(tmp_path, capsys):
     broken = tmp_path / "paco.h5"

@@ -329,16 +329,21 @@ def cmd_export(args) -> int:
         paths = list_images(args.check_faces)[:64]
         faces = np.stack([load_square(p, person.size, person.crop) for p in paths])
     result = export_person_model(args.model, faces, tflite=not args.no_tflite, out_dir=args.out_dir)
-    print(
-        json.dumps(
-            {
-                "keras": str(result.keras_path),
-                "savedmodel": str(result.savedmodel_dir),
-                "tflite": str(result.tflite_path),
-                "max_abs_diff": result.max_abs_diff,
-            }
-        )
-    )
+    written = {
+        "keras": str(result.keras_path),
+        "savedmodel": str(result.savedmodel_dir),
+        "tflite": str(result.tflite_path),
+        "max_abs_diff": result.max_abs_diff,
+    }
+    if args.json:
+        print(json.dumps(written))
+    else:  # as the other commands: a line a person reads, the JSON with --json
+        print(f"SavedModel: {written['savedmodel']}")
+        if not args.no_tflite:
+            print(f"TensorFlow Lite: {written['tflite']}")
+        if result.max_abs_diff:
+            diffs = ", ".join(f"{k} {v:.1e}" for k, v in result.max_abs_diff.items())
+            print(f"largest score difference from the Keras model: {diffs}")
     return ExitCode.OK
 
 
@@ -357,6 +362,7 @@ def _export_parser(sub) -> None:
     )
     options.add_out_dir(p, "where the copies go (default: beside the model)")
     p.add_argument("--no-tflite", action="store_true", help="skip TensorFlow Lite")
+    options.add_json(p, "the files written and the largest score difference, as one JSON object")
     options.add_common(p)
     p.set_defaults(func=cmd_export)
 
