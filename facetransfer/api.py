@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from facetransfer.config import MIN_FACE_CONFIDENCE, TARGET_FALSE_ACCEPT, home
+from facetransfer.config import GROUP_FALSE_ACCEPT, MIN_FACE_CONFIDENCE, TARGET_FALSE_ACCEPT, home
 from facetransfer.data import photo_faces
 from facetransfer.data.photo_files import existing_folder, photos_in
 from facetransfer.errors import InputError, UsageError, check_confidence, check_limits
@@ -361,7 +361,7 @@ def cluster(
     names: dict[int, str] | None = None,
     regroup: bool = False,
     base="dlib",
-    target_false_accept: float = TARGET_FALSE_ACCEPT,
+    target_false_accept: float = GROUP_FALSE_ACCEPT,
     max_distance: float | None = None,
     min_face_confidence: float = MIN_FACE_CONFIDENCE,
     recursive: bool = False,

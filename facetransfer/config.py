@@ -150,6 +150,12 @@ HEADS = {
 }
 UNFREEZE_TOP_LEARNING_RATE = 1e-4  # the embedding head with the base's last block learning too
 TARGET_FALSE_ACCEPT = 0.01  # strangers accepted at the saved threshold
+# Grouping joins faces through chains of neighbours, so it takes the stricter calibrated distance
+# (dlib: 0.5746, not 0.6401): on the wild sample, 68 people with 1 to 8 photos each grouped at
+# an adjusted Rand index of 0.88-0.92 against 0.76-0.77, all 100 people 0.929 against 0.917, 5
+# people with about 25 photos each 0.97-0.98 against 0.98-1.00 (benchmarks/cluster_scale.py
+# --few; BENCHMARKS.md section 9).
+GROUP_FALSE_ACCEPT = 0.001
 NEGATIVES = 200  # CelebA faces drawn as negatives when a photo folder has no others/
 STRANGERS = 1000  # CelebA faces of other people a threshold is chosen on (1%: ten may pass)
 # dlib's descriptor: the distance below which this share of pairs of different people fall, on

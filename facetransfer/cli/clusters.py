@@ -10,6 +10,7 @@ import logging
 import sys
 from pathlib import Path
 
+from facetransfer import config
 from facetransfer.cli import options
 from facetransfer.cli.output import say, to_json, write_csv
 from facetransfer.errors import ExitCode, InputError, UsageError
@@ -155,7 +156,9 @@ def _cluster_parser(sub) -> None:
         "of their faces) instead of placing only the new ones",
     )
     options.add_base(p)
-    options.add_target_false_accept(p, "different people merged into one group")
+    options.add_target_false_accept(
+        p, "pairs of different people joined (grouping chains them)", config.GROUP_FALSE_ACCEPT
+    )
     options.add_max_distance(p, "groups merge while their faces are this close on average")
     options.add_detector(p)
     options.add_json(p, "one JSON object per face")

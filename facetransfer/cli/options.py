@@ -119,11 +119,13 @@ def add_base(p: argparse.ArgumentParser, *, default: str | None = "dlib", what: 
     )
 
 
-def add_target_false_accept(p: argparse.ArgumentParser, what: str) -> None:
+def add_target_false_accept(
+    p: argparse.ArgumentParser, what: str, default: float = config.TARGET_FALSE_ACCEPT
+) -> None:
     p.add_argument(
         "--target-false-accept",
         type=share,
-        default=config.TARGET_FALSE_ACCEPT,
+        default=default,
         metavar="RATE",
         help=f"{what} (0.01: 1%%; a base's calibrated distances cover 0.001 to 0.01)",
     )

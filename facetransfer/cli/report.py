@@ -12,6 +12,7 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
+from facetransfer import config
 from facetransfer.cli import options
 from facetransfer.cli.output import say
 from facetransfer.errors import ExitCode, InputError, UsageError
@@ -129,7 +130,9 @@ def register(sub) -> None:
         default=None,
         help="with --index: name the people this gallery knows; the other faces are grouped",
     )
-    options.add_target_false_accept(p, "with --index: different people merged into one group")
+    options.add_target_false_accept(
+        p, "with --index: pairs of different people grouped", config.GROUP_FALSE_ACCEPT
+    )
     options.add_max_distance(p, "with --index: groups merge while their faces are this close")
     p.add_argument("--title", default=None, help="the page's title (default: from the input)")
     p.add_argument(

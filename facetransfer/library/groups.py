@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from facetransfer.config import MIN_FACE_CONFIDENCE, TARGET_FALSE_ACCEPT
+from facetransfer.config import GROUP_FALSE_ACCEPT, MIN_FACE_CONFIDENCE
 from facetransfer.errors import InputError, UsageError
 from facetransfer.library import store
 from facetransfer.library.clusters import UNGROUPED, assign_new, carry_names, cluster_descriptors
@@ -99,7 +99,7 @@ def group_index(
     index_file,
     gallery: Gallery | None = None,
     *,
-    target_false_accept: float = TARGET_FALSE_ACCEPT,
+    target_false_accept: float = GROUP_FALSE_ACCEPT,
     max_distance: float | None = None,
     min_face_confidence: float = MIN_FACE_CONFIDENCE,
     regroup: bool = False,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from facetransfer.config import MIN_FACE_CONFIDENCE, TARGET_FALSE_ACCEPT
+from facetransfer.config import GROUP_FALSE_ACCEPT, MIN_FACE_CONFIDENCE
 from facetransfer.library import store
 from facetransfer.library.groups import UNGROUPED, group_index
 from facetransfer.modeling.gallery_files import Gallery, load_gallery
@@ -20,7 +20,7 @@ def index_report(
     out_dir,
     *,
     gallery=None,
-    target_false_accept: float = TARGET_FALSE_ACCEPT,
+    target_false_accept: float = GROUP_FALSE_ACCEPT,
     max_distance: float | None = None,
     title: str | None = None,
     max_faces_shown: int | None = None,
@@ -49,7 +49,7 @@ def report_rows(
     index_file,
     gallery: Gallery | None = None,
     *,
-    target_false_accept: float = TARGET_FALSE_ACCEPT,
+    target_false_accept: float = GROUP_FALSE_ACCEPT,
     max_distance: float | None = None,
     min_face_confidence: float = MIN_FACE_CONFIDENCE,
 ) -> tuple[list[dict], list[dict]]:

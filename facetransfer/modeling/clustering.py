@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 from PIL import Image
 
-from facetransfer.config import MIN_FACE_CONFIDENCE, TARGET_FALSE_ACCEPT
+from facetransfer.config import GROUP_FALSE_ACCEPT, MIN_FACE_CONFIDENCE
 from facetransfer.data.images import ImageReadError, read_rgb
 from facetransfer.progress import progress_bar
 
@@ -263,7 +263,7 @@ def cluster_photos(
     photos,
     embedder: FaceEmbedder,
     *,
-    target_false_accept: float = TARGET_FALSE_ACCEPT,
+    target_false_accept: float = GROUP_FALSE_ACCEPT,
     max_distance: float | None = None,
     min_face_confidence: float = MIN_FACE_CONFIDENCE,
     progress: bool = True,
