@@ -159,13 +159,10 @@ def register(sub) -> None:
 def identify(args) -> int:
     """identify --index FILE --gallery G: every indexed face named, one JSON object per photo."""
     check_index(args.index)
-    from facetransfer.modeling.gallery_files import gallery_folder
-
-    gallery_folder(args.gallery)
     from facetransfer.library import queries
     from facetransfer.modeling.gallery_files import load_gallery
 
-    gallery = load_gallery(args.gallery)
+    gallery = load_gallery(args.gallery)  # (its folder checked first, by gallery_folder)
     faces = queries.load_faces(
         args.index, gallery.base.weights_sha256, min_face_confidence=args.min_face_confidence
     )
@@ -261,9 +258,8 @@ def cluster(args) -> int:
     wanted = options.namings(args.name)
     gallery = None
     if args.gallery is not None:
-        from facetransfer.modeling.gallery_files import gallery_folder, load_gallery
+        from facetransfer.modeling.gallery_files import load_gallery
 
-        gallery_folder(args.gallery)
         gallery = load_gallery(args.gallery)
     from facetransfer.library import groups
 

@@ -15,7 +15,6 @@ import numpy as np
 from facetransfer.config import MIN_FACE_CONFIDENCE
 from facetransfer.errors import InputError, UsageError
 from facetransfer.library import store
-from facetransfer.library.clusters import cluster_descriptors
 from facetransfer.modeling.card import ModelCard, card_from_dict
 from facetransfer.modeling.gallery_files import Gallery, match
 
@@ -195,11 +194,3 @@ def distance_limit(
     if faces.card is None:
         raise UsageError("the index does not hold its base's calibration: give --max-distance")
     return faces.card.distance_for(target_false_accept)
-
-
-def cluster_faces(vectors: np.ndarray, max_distance: float) -> np.ndarray:
-    """Group ids 0.. (largest first), -1 for a face in no group of two or more."""
-    return cluster_descriptors(np.asarray(vectors, np.float32), max_distance)
-
-
-# -- groups kept in the index ------------------------------------------------------------------
